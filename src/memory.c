@@ -210,6 +210,9 @@ slot_get(struct session *ss, uint64_t seq)
  * no-ops.
  */
 static char gp_token;
+/* Likewise for rcu_barrier(): every callback releases cb_token when done,
+ * and destroy acquires it after rcu_barrier() returns. */
+static char cb_token;
 
 static inline void
 read_lock(void)
@@ -262,6 +265,7 @@ batch_free_cb(struct rcu_head *head)
 	/* Pairs with the releases in read_unlock() and before call_rcu. */
 	evs__tsan_acquire(&gp_token);
 	batch_free(caa_container_of(head, struct retire_batch, rcu));
+	evs__tsan_release(&cb_token);   /* pairs with mem_destroy() */
 }
 
 /* Thread exit: the batch's records may still be read by other threads'
@@ -414,6 +418,7 @@ session_free_cb(struct rcu_head *head)
 	 * that could see this session has left its read-side section. */
 	evs__tsan_acquire(&gp_token);
 	session_free(caa_container_of(head, struct session, rcu));
+	evs__tsan_release(&cb_token);   /* pairs with mem_destroy() */
 }
 
 /* Find or create a session.  Call inside a read-side section.
@@ -805,6 +810,7 @@ mem_destroy(struct evs_store *s)
 	 * records and the sessions just removed. */
 	rcu_barrier();
 	evs__tsan_acquire(&gp_token);
+	evs__tsan_acquire(&cb_token);   /* the callbacks are done with m */
 	(void)cds_lfht_destroy(m->table, NULL);
 	free(m);
 }

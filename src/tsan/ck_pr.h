@@ -70,6 +70,7 @@ EVS_TSAN_CK_FENCE(store_atomic)
 EVS_TSAN_CK_FENCE(atomic_load)
 EVS_TSAN_CK_FENCE(load_atomic)
 EVS_TSAN_CK_FENCE(atomic_store)
+EVS_TSAN_CK_FENCE(atomic)
 #undef EVS_TSAN_CK_FENCE
 
 static inline void
