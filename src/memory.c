@@ -545,11 +545,11 @@ append_common(struct evs_memory_store *m, const char *key, size_t keylen,
 		if (m->single_producer) {
 			/* R1 (single producer): pairs with A2 and A3: the record
 			 * is complete before the slot points at it. */
-			ck_pr_fence_store();
+			ck_pr_fence_release();
 			ck_pr_store_ptr(slot, r);
 			/* R2 (single producer): pairs with A1: tail moves past
 			 * t only after slot t is published. */
-			ck_pr_fence_store();
+			ck_pr_fence_release();
 			ck_pr_store_64(&ss->tail, t + 1);
 			break;
 		}
