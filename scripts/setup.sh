@@ -10,7 +10,11 @@ pkgs=(build-essential cmake pkg-config gcc clang libclang-rt-14-dev
       libhiredis-dev redis-server libmicrohttpd-dev
       gnuplot-nox curl python3)
 if [ "${EVS_SETUP_BROWSER:-1}" != 0 ]; then
-  pkgs+=(chromium nodejs npm)
+  command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
+  # Some images ship Node.js (with npm bundled) from elsewhere; Debian's
+  # npm package would conflict with it, so ask only for what is missing.
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
 
 missing=()
