@@ -46,12 +46,30 @@
 
 /* ---- fault injection (test builds only) -------------------------------- */
 #ifdef EVS_FAULT_INJECTION
+/* src/fault.c: malloc/calloc that fail on demand; controlled by the
+ * evs__fault_* functions of src/fault.h (tests only). */
 void *evs__malloc(size_t n);
 void *evs__calloc(size_t n, size_t m);
 #else
 #include <stdlib.h>
 #define evs__malloc(n)    malloc(n)
 #define evs__calloc(n, m) calloc((n), (m))
+#endif
+
+/* ---- stress points (test builds only) ---------------------------------- */
+/*
+ * EVS__STRESS_POINT() marks a place where a preemption widens a race window
+ * (between publishing a slot and advancing tail, between loading a record
+ * pointer and reading the record, ...).  With -DEVSTORE_STRESS_POINTS=ON it
+ * sometimes yields the CPU, spins or sleeps a few microseconds (src/stress.c);
+ * otherwise it compiles to nothing.  It never synchronizes anything: it only
+ * perturbs the schedule so the stress tests see rare interleavings often.
+ */
+#ifdef EVS_STRESS_POINTS
+void evs__stress_point(void);
+#define EVS__STRESS_POINT() evs__stress_point()
+#else
+#define EVS__STRESS_POINT() ((void)0)
 #endif
 
 /* ---- hashing ------------------------------------------------------------ */

@@ -38,6 +38,11 @@
  *   - purge_session: lock-free (cds_lfht_del, then call_rcu; no grace-period
  *     wait).
  *   - destroy: blocking (waits for pending RCU callbacks); no concurrent calls.
+ *
+ * Test hooks (docs/TESTING.md): EVS__STRESS_POINT() marks the racy points;
+ * it is empty unless built with EVSTORE_STRESS_POINTS.  Blocks under
+ * #ifdef EVS_BUG_* plant known bugs (EVSTORE_INJECT_BUG=<name>) so the
+ * stress tests can show they catch them; normal builds never define them.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -189,6 +194,7 @@ slot_get(struct session *ss, uint64_t seq)
 	fresh = evs__calloc(seg_slots(ss->store, k), sizeof(*fresh));
 	if (fresh == NULL)
 		return NULL;
+	EVS__STRESS_POINT();
 	/* R3: pairs with A4: the zeroed segment is visible before its pointer.
 	 * If another producer installed one first, use theirs. */
 	ck_pr_fence_store_atomic();
@@ -337,6 +343,12 @@ retire(struct rec *r)
 {
 	struct retire_batch *b = tls_batch;
 
+#ifdef EVS_BUG_FREE_BEFORE_GP
+	/* INJECTED BUG (tests only): free the evicted record at once instead
+	 * of after a grace period; a replay may still be reading it. */
+	free(r);
+	return;
+#endif
 	b->p[b->n++] = r;
 	if (b->n == RETIRE_BATCH)
 		retire_flush();
@@ -443,6 +455,7 @@ session_get(struct evs_memory_store *m, const char *key, size_t len)
 	ss->epoch = next_epoch(m);
 	ss->keylen = (uint16_t)len;
 	memcpy((char *)session_key(ss), key, len);
+	EVS__STRESS_POINT();
 	/* Pairs with the acquires in session_match() and session_find():
 	 * cds_lfht_add_unique publishes the node with a release barrier that
 	 * TSan cannot see. */
@@ -475,8 +488,10 @@ append_common(struct evs_memory_store *m, const char *key, size_t keylen,
 	r = evs__malloc(REC_HDR + len);
 	if (r == NULL)
 		return EVS_ENOMEM;
+#ifndef EVS_BUG_PUBLISH_BEFORE_WRITE
 	if (len > 0)
 		memcpy(r->data, data, len);
+#endif
 	r->len = (uint32_t)len;
 	r->ts = evs__now_ns();
 	if (retire_reserve() != 0) {
@@ -498,6 +513,7 @@ append_common(struct evs_memory_store *m, const char *key, size_t keylen,
 		uint64_t t = ck_pr_load_64(&ss->tail);
 
 		ck_pr_fence_acquire();
+		EVS__STRESS_POINT();
 		slot = slot_get(ss, t);
 		if (slot == NULL) {
 			err = EVS_ENOMEM;
@@ -541,12 +557,36 @@ append_common(struct evs_memory_store *m, const char *key, size_t keylen,
 		r->seq = t;
 		r->id = id;
 		r->evicted_id = cur != NULL ? cur->id : 0;
+		EVS__STRESS_POINT();
 
+#ifdef EVS_BUG_RELAXED_PUBLISH
+		/* INJECTED BUG (tests only): the slot is published with a
+		 * relaxed store / compare-and-swap, so nothing orders the
+		 * record's fields before its pointer (R1 lost). */
+		if (m->single_producer) {
+			__atomic_store_n(slot, r, __ATOMIC_RELAXED);
+			ck_pr_fence_release();
+			ck_pr_store_64(&ss->tail, t + 1);
+			break;
+		} else {
+			struct rec *expect = cur;
+
+			if (__atomic_compare_exchange_n(slot, &expect, r, false,
+			    __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+				EVS__STRESS_POINT();
+				ck_pr_fence_atomic();
+				(void)ck_pr_cas_64(&ss->tail, t, t + 1);
+				break;
+			}
+			continue;
+		}
+#endif
 		if (m->single_producer) {
 			/* R1 (single producer): pairs with A2 and A3: the record
 			 * is complete before the slot points at it. */
 			ck_pr_fence_release();
 			ck_pr_store_ptr(slot, r);
+			EVS__STRESS_POINT();
 			/* R2 (single producer): pairs with A1: tail moves past
 			 * t only after slot t is published. */
 			ck_pr_fence_release();
@@ -560,6 +600,7 @@ append_common(struct evs_memory_store *m, const char *key, size_t keylen,
 		 * success means the slot never changed (no ABA). */
 		ck_pr_fence_store_atomic();
 		if (ck_pr_cas_ptr(slot, cur, r)) {
+			EVS__STRESS_POINT();
 			/* R2: pairs with A1: tail moves past t only after slot
 			 * t is published.  Failure means a helper did it. */
 			ck_pr_fence_atomic();
@@ -567,6 +608,13 @@ append_common(struct evs_memory_store *m, const char *key, size_t keylen,
 			break;
 		}
 	}
+#ifdef EVS_BUG_PUBLISH_BEFORE_WRITE
+	/* INJECTED BUG (tests only): the payload is copied after the record
+	 * was published, so a replay can see it unwritten. */
+	EVS__STRESS_POINT();
+	if (len > 0)
+		memcpy(r->data, data, len);
+#endif
 	if (cur != NULL)
 		retire(cur);
 	read_unlock();
@@ -625,6 +673,12 @@ load_rec(struct session *ss, uint64_t seq)
 		return NULL;
 	r = ck_pr_load_ptr(slot);
 	ck_pr_fence_acquire();
+	EVS__STRESS_POINT();
+#ifdef EVS_BUG_SKIP_SEQ_CHECK
+	/* INJECTED BUG (tests only): trust whatever record the slot holds,
+	 * even one that a later lap (seq + cap) put there. */
+	return r;
+#endif
 	return r != NULL && r->seq == seq ? r : NULL;
 }
 
@@ -698,8 +752,15 @@ mem_replay_after(struct evs_store *s, const char *session, size_t session_len,
 		if (!first_round && !take_snap(ss, &sn))
 			break;   /* cannot happen: tail never decreases */
 		first_round = false;
+#ifdef EVS_BUG_TRUNCATED_OFF_BY_ONE
+		/* INJECTED BUG (tests only): also reports truncation when only
+		 * the reader's own after_id event was evicted. */
+		if (snap_evicted(&sn, &hwm) && hwm >= after_id)
+			info->truncated = true;
+#else
 		if (snap_evicted(&sn, &hwm) && hwm > after_id)
 			info->truncated = true;
+#endif
 		if (sn.last->id <= after_id)
 			break;
 		/* Binary search for the first held seq with id > after_id.  A
@@ -737,6 +798,7 @@ mem_replay_after(struct evs_store *s, const char *session, size_t session_len,
 			ev.len = r->len;
 			info->delivered++;
 			after_id = r->id;
+			EVS__STRESS_POINT();
 			rc = fn(&ev, arg);
 			if (rc != 0)
 				goto out;
@@ -775,8 +837,16 @@ mem_purge_session(struct evs_store *s, const char *session, size_t session_len)
 
 	read_lock();
 	ss = session_find(m, session, session_len, hash);
+	EVS__STRESS_POINT();
 	/* Only the thread whose cds_lfht_del succeeds schedules the free. */
 	if (ss != NULL && cds_lfht_del(m->table, &ss->node) == 0) {
+#ifdef EVS_BUG_PURGE_FREE_EARLY
+		/* INJECTED BUG (tests only): free the unlinked session and its
+		 * records at once; readers and producers may still hold it. */
+		session_free(ss);
+		read_unlock();
+		return 0;
+#endif
 		/* Pairs with the acquire in session_free_cb(). */
 		evs__tsan_release(&gp_token);
 		call_rcu(&ss->rcu, session_free_cb);
