@@ -1,0 +1,12 @@
+/*
+ * bench/bench.h: what the harness's files share.
+ */
+#ifndef EVS_BENCH_BENCH_H
+#define EVS_BENCH_BENCH_H
+
+#include <stdio.h>
+
+/* Write a description of the machine, OS, compiler and flags to fp. */
+void bench_machine_print(FILE *fp);
+
+#endif /* EVS_BENCH_BENCH_H */

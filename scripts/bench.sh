@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# evstore's benchmark: set up, build in Release, run the suite, print the
+# tables and write the plots (docs/PERFORMANCE.md explains the results).
+#   scripts/bench.sh              the default suite (a few minutes)
+#   scripts/bench.sh --quick      CI smoke: short trials, under a minute
+#   scripts/bench.sh --only append,replay --reps 7 ...   see evs-bench --help
+# Results go to ./bench-results/<date-time>/ (results.csv, report.txt, PNGs);
+# ./bench-results/latest points at the newest run.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+build="$here/build-release"
+
+# The bench needs no browser: skip that part of the set-up unless asked.
+EVS_SETUP_BROWSER="${EVS_SETUP_BROWSER:-0}" "$here/scripts/setup.sh"
+
+cfg=(-S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release -DEVSTORE_BUILD_TESTS=OFF)
+if ! cmake "${cfg[@]}" >"$build.configure.log" 2>&1; then
+  # examples/ is worked on by others; the bench does not need it.
+  echo "bench.sh: configure failed with the examples; retrying without them" >&2
+  cmake "${cfg[@]}" -DEVSTORE_BUILD_EXAMPLES=OFF >"$build.configure.log" 2>&1 \
+    || { cat "$build.configure.log" >&2; exit 1; }
+fi
+cmake --build "$build" --target evs-bench -j"$(nproc)"
+
+# The SSE load tool, when the tree has it (the suite says so when it does not).
+if cmake --build "$build" --target help 2>/dev/null | grep -q 'evs-sse-load'; then
+  cmake --build "$build" --target evs-sse-load -j"$(nproc)" \
+    || echo "bench.sh: evs-sse-load did not build; the suite will skip it" >&2
+fi
+
+exec "$build/bench/evs-bench" "$@"
