@@ -1026,24 +1026,30 @@ generator_main(void *arg)
 {
 	unsigned k = srv.opt.sessions;
 	char (*names)[32] = calloc(k, sizeof(*names));
+	bool *dirty = calloc(k, sizeof(*dirty));
+	unsigned *touched = calloc(k, sizeof(*touched));
 	uint64_t start = now_ns(CLOCK_MONOTONIC);
 	uint64_t made = 0;
 	bool failed = false;
 
-	if (names == NULL) {
+	if (names == NULL || dirty == NULL || touched == NULL) {
 		fprintf(stderr, "evs-sse-server: generator: out of memory\n");
+		free(names);
+		free(dirty);
+		free(touched);
 		return NULL;
 	}
 	for (unsigned i = 0; i < k; i++)
 		snprintf(names[i], sizeof(names[i]), "gen-%u", i);
 
 	/* One tick per millisecond at most; each tick catches up with the
-	 * rate, in a bounded batch. */
+	 * rate, in a bounded batch, then wakes each session it touched once
+	 * (a stream replays everything new in one go). */
 	for (;;) {
 		uint64_t now = now_ns(CLOCK_MONOTONIC);
 		uint64_t due = (uint64_t)((double)(now - start) *
 		    srv.opt.rate / 1e9);
-		unsigned batch = 0;
+		unsigned batch = 0, ntouched = 0;
 
 		while (made < due && batch < 100000) {
 			char data[96];
@@ -1063,14 +1069,23 @@ generator_main(void *arg)
 			/* Relaxed: statistics only. */
 			atomic_fetch_add_explicit(&srv.appended, 1,
 			    memory_order_relaxed);
-			wake_session(names[s]);
+			if (!dirty[s]) {
+				dirty[s] = true;
+				touched[ntouched++] = s;
+			}
 			made++;
 			batch++;
+		}
+		for (unsigned i = 0; i < ntouched; i++) {
+			wake_session(names[touched[i]]);
+			dirty[touched[i]] = false;
 		}
 		if (failed || wait_until(now_ns(CLOCK_REALTIME) + 1000000u))
 			break;
 	}
 	free(names);
+	free(dirty);
+	free(touched);
 	return NULL;
 }
 
