@@ -7,5 +7,9 @@
 #include <evstore/store.h>
 #include <evstore/memory.h>
 #include <evstore/caching.h>
+#include <evstore/config.h>
+#if EVS_HAVE_REDIS
+#include <evstore/redis.h>
+#endif
 
 #endif /* EVSTORE_EVSTORE_H */
