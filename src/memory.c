@@ -802,6 +802,11 @@ mem_replay_after(struct evs_store *s, const char *session, size_t session_len,
 			rc = fn(&ev, arg);
 			if (rc != 0)
 				goto out;
+			/* Everything owed is delivered.  Stop here: a later
+			 * round would judge `truncated` by evictions of events
+			 * newer than upto, which this replay does not owe. */
+			if (after_id == upto)
+				goto out;
 		}
 		if (seq == sn.tail)
 			break;
