@@ -1347,6 +1347,8 @@ main(int argc, char **argv)
 
 	shutdown_streams();
 	MHD_stop_daemon(srv.daemon);
+	/* Relaxed loads below: every thread that counted has been joined or
+	 * stopped (MHD_stop_daemon joins its thread). */
 	fprintf(stderr, "evs-sse-server: stopped by signal %d: %" PRIu64
 	    " streams, %" PRIu64 " events appended, %" PRIu64 " sent, %" PRIu64
 	    " resets\n", sig,
