@@ -110,11 +110,17 @@ out(const char *fmt, ...)
 
 static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+static char last_progress[200];
+
 static void
 progress(const char *fmt, ...)
 {
 	va_list ap;
 	double el = (double)(bench_now_ns() - t_start_ns) / 1e9;
+
+	va_start(ap, fmt);
+	vsnprintf(last_progress, sizeof(last_progress), fmt, ap);
+	va_end(ap);
 
 	fprintf(stderr, progress_tty ? "\r\033[K[%6.1fs] " : "[%6.1fs] ", el);
 	va_start(ap, fmt);
@@ -513,9 +519,14 @@ prefill(struct inst *in, const char *name, size_t nsess, size_t per,
 		for (size_t i = 0; i < nsess; i++) {
 			uint64_t id;
 
-			if (evs_store_append_next(in->s, sid(i), payload, plen,
-			    &id) != 0)
+			int err = evs_store_append_next(in->s, sid(i), payload,
+			    plen, &id);
+
+			if (err != 0) {
 				errors_seen++;
+				out("note: prefill of %s failed: %s\n", name,
+				    evs_strerror(err));
+			}
 		}
 		if (nsess >= 100000)
 			progress("prefill %s: %zu/%zu events per session", name,
@@ -552,8 +563,101 @@ rate_of(struct wbase **w, unsigned n)
 			t1 = w[i]->t1;
 		ops += w[i]->ops;
 		errors_seen += w[i]->errs;
+		if (w[i]->errs > 0)
+			out("note: %" PRIu64 " failed or empty calls in: %s\n",
+			    w[i]->errs, last_progress);
 	}
 	return t1 > t0 ? (double)ops * 1e9 / (double)(t1 - t0) : 0;
+}
+
+/* ---- same behaviour check -------------------------------------------------- */
+
+struct collect {
+	uint64_t ids[16];
+	unsigned n;
+	bool bad_payload;
+	int64_t ts_min, ts_max;
+};
+
+static int
+collect_cb(const struct evs_event *e, void *arg)
+{
+	struct collect *c = arg;
+
+	if (c->n < 16)
+		c->ids[c->n] = e->id;
+	c->n++;
+	if (e->len != 64 || memcmp(e->data, payload, 64) != 0)
+		c->bad_payload = true;
+	if (e->timestamp_ns < c->ts_min || e->timestamp_ns > c->ts_max)
+		c->bad_payload = true;
+	return 0;
+}
+
+/*
+ * Every contender must behave the same through the interface the harness
+ * uses (ids, order, eviction at the same cap, truncation, purge, errors,
+ * payload copies, REALTIME timestamps), or their timings do not compare.
+ * Returns the number of failed checks.
+ */
+static unsigned
+check_contender(const struct contender *c)
+{
+	struct bench_store_opts so = { 8, 100 };
+	struct inst in;
+	struct collect col;
+	struct evs_replay_info ri;
+	struct evs_log_info li;
+	struct timespec ts;
+	unsigned fail = 0;
+	uint64_t id = 0;
+	char big[128];
+
+#define CHECK(cond) do { if (!(cond)) { fail++; out("check %s: failed: %s " \
+	"(line %d)\n", c->name, #cond, __LINE__); } } while (0)
+	memset(big, 1, sizeof(big));
+	inst_create(c, &so, &in);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memset(&col, 0, sizeof(col));
+	col.ts_min = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	for (unsigned i = 0; i < 12; i++)
+		CHECK(evs_store_append(in.s, "a", 10 + i, payload, 64) == 0);
+	CHECK(evs_store_append(in.s, "a", 21, payload, 64) == EVS_EORDER);
+	CHECK(evs_store_append(in.s, "a", 30, big, sizeof(big)) == EVS_ETOOBIG);
+	CHECK(evs_store_append_next(in.s, "a", payload, 64, &id) == 0 && id == 22);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	col.ts_max = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	CHECK(evs_store_info(in.s, "a", &li) == 0 && li.epoch != 0 &&
+	    li.retained == 8 && li.first_id == 15 && li.last_id == 22);
+	CHECK(evs_store_replay_after(in.s, "a", 18, collect_cb, &col, &ri) == 0);
+	CHECK(col.n == 4 && col.ids[0] == 19 && col.ids[3] == 22 &&
+	    !col.bad_payload && ri.delivered == 4 && !ri.truncated);
+	col.n = 0;
+	CHECK(evs_store_replay_after(in.s, "a", 12, collect_cb, &col, &ri) == 0);
+	CHECK(col.n == 8 && col.ids[0] == 15 && ri.truncated);
+	col.n = 0;
+	CHECK(evs_store_replay_after(in.s, "b", 0, collect_cb, &col, &ri) == 0 &&
+	    col.n == 0 && ri.log.epoch == 0);
+	CHECK(evs_store_purge_session(in.s, "a") == 0);
+	CHECK(evs_store_info(in.s, "a", &li) == 0 && li.epoch == 0);
+	CHECK(evs_store_append_next(in.s, "a", payload, 64, &id) == 0 && id == 1);
+	CHECK(evs_store_purge_session(in.s, "nope") == 0);
+	inst_destroy(&in);
+#undef CHECK
+	return fail;
+}
+
+static unsigned
+check_all(void)
+{
+	unsigned fail = 0;
+
+	for (size_t c = 0; c < NCONT; c++)
+		fail += check_contender(&contenders[c]);
+	out("check: %zu contenders behave alike (ids, order, cap 8 eviction, "
+	    "truncation, purge, EORDER,\n       ETOOBIG, payload copies, REALTIME "
+	    "timestamps): %s\n", NCONT, fail == 0 ? "ok" : "FAILED");
+	return fail;
 }
 
 /* ---- limits ------------------------------------------------------------------- */
@@ -1508,10 +1612,11 @@ scen_sse(void)
 		    "(build the evs-sse-load target).\n");
 		return;
 	}
-	out("\n== sse: evs-sse-load%s (its own output follows; limit 300 s)\n",
-	    opt.quick ? " --quick" : "");
+	out("\n== sse: evs-sse-load%s: SSE streams from evs-sse-server on "
+	    "loopback\n   (the tool starts the server; its own output follows; "
+	    "limit 300 s)\n", opt.quick ? " --short" : " (its defaults)");
 	snprintf(cmd, sizeof(cmd), "timeout 300 '%s'%s 2>&1", tool,
-	    opt.quick ? " --quick" : "");
+	    opt.quick ? " --short" : "");
 	progress("sse: running evs-sse-load");
 	fflush(stdout);
 	p = popen(cmd, "r");
@@ -1727,62 +1832,70 @@ write_plots(void)
 	    "set datafile missing 'NaN'\n"
 	    "set key outside right top\n"
 	    "set grid ytics\n"
-	    "set style data linespoints\n"
-	    "set pointsize 1.3\n"
-	    "\n"
-	    "set output 'throughput.png'\n"
-	    "set multiplot layout 1,2 title 'append throughput by producer "
-	    "threads (64 B payload; 4 = oversubscribed on 2 cores)'\n"
-	    "set xlabel 'producer threads'\n"
-	    "set ylabel 'appends per second (all threads)'\n"
-	    "set logscale y\n"
-	    "set format y '%.0s%c'\n"
-	    "set title '1 session (all threads share it)'\n"
-	    "plot for [i=2:6] 'tput_s1_p64.dat' using i:xtic(1) "
-	    "title columnheader(i) lw 2\n"
-	    "set title '100,000 sessions (each thread its own share)'\n"
-	    "plot for [i=2:6] 'tput_s100k_p64.dat' using i:xtic(1) "
-	    "title columnheader(i) lw 2\n"
-	    "unset multiplot\n"
-	    "\n"
-	    "set output 'latency.png'\n"
-	    "set multiplot layout 1,2 title 'replay latency (ns, log scale; lower "
-	    "is better)'\n"
-	    "set style data histograms\n"
-	    "set style histogram clustered gap 1\n"
-	    "set style fill solid 0.8 border -1\n"
-	    "set boxwidth 0.9\n"
-	    "unset xlabel\n"
-	    "set ylabel 'ns per replay_after() of 100 events'\n"
-	    "set xtics rotate by -20\n"
-	    "set format y '%.0s%c'\n"
-	    "set title 'replay while 1 thread appends to the same session'\n"
-	    "plot for [i=2:5] 'latency.dat' using i:xtic(1) title columnheader(i)\n"
-	    "set title 'reader p99.9 and max, quiet vs. session churn'\n"
-	    "plot for [i=2:5] 'churn.dat' using i:xtic(1) title columnheader(i)\n"
-	    "unset multiplot\n"
-	    "\n"
-	    "set output 'scale.png'\n"
-	    "set style data linespoints\n"
-	    "set multiplot layout 1,2 title 'cost vs. number of sessions (1 "
-	    "thread, 4 events of 64 B per session)'\n"
-	    "set logscale x\n"
-	    "set xtics norotate\n"
-	    "set xrange [500:2000000]\n"
-	    "unset logscale y\n"
-	    "set yrange [0:*]\n"
-	    "set format y '%g'\n"
-	    "set format x '%.0s%c'\n"
-	    "set xlabel 'sessions'\n"
-	    "set ylabel 'ns per append'\n"
-	    "set title 'append (evicts the oldest)'\n"
-	    "plot for [i=2:6] 'scale_append.dat' using 1:i title columnheader(i) "
-	    "lw 2\n"
-	    "set ylabel 'ns per replay'\n"
-	    "set title 'replay of the 4 held events'\n"
-	    "plot for [i=2:6] 'scale_replay.dat' using 1:i title columnheader(i) "
-	    "lw 2\n"
-	    "unset multiplot\n", gp);
+	    "set pointsize 1.3\n", gp);
+	if (res_find("append", "s=1 p=64", 1, "floor", "throughput") != NULL)
+		fputs("\n"
+		    "set output 'throughput.png'\n"
+		    "set style data linespoints\n"
+		    "set multiplot layout 1,2 title 'append throughput by producer "
+		    "threads (64 B payload; 4 = oversubscribed on 2 cores)'\n"
+		    "set xlabel 'producer threads'\n"
+		    "set ylabel 'appends per second (all threads)'\n"
+		    "set logscale y\n"
+		    "set format y '%.0s%c'\n"
+		    "set title '1 session (all threads share it)'\n"
+		    "plot for [i=2:6] 'tput_s1_p64.dat' using i:xtic(1) "
+		    "title columnheader(i) lw 2\n"
+		    "set title '100,000 sessions (each thread its own share)'\n"
+		    "plot for [i=2:6] 'tput_s100k_p64.dat' using i:xtic(1) "
+		    "title columnheader(i) lw 2\n"
+		    "unset multiplot\n"
+		    "unset logscale y\n", gp);
+	if (res_find("replay", "s=1 p=64", -1, "floor", "replay p50") != NULL &&
+	    res_find("churn", "quiet", -1, "floor", "reader p50") != NULL)
+		fputs("\n"
+		    "set output 'latency.png'\n"
+		    "set multiplot layout 1,2 title 'replay latency (ns, log scale; "
+		    "lower is better)'\n"
+		    "set style data histograms\n"
+		    "set style histogram clustered gap 1\n"
+		    "set style fill solid 0.8 border -1\n"
+		    "set boxwidth 0.9\n"
+		    "unset xlabel\n"
+		    "set logscale y\n"
+		    "set ylabel 'ns per replay_after() of 100 events'\n"
+		    "set xtics rotate by -20\n"
+		    "set format y '%.0s%c'\n"
+		    "set title 'replay while 1 thread appends to the same session'\n"
+		    "plot for [i=2:5] 'latency.dat' using i:xtic(1) "
+		    "title columnheader(i)\n"
+		    "set title 'reader p99.9 and max, quiet vs. session churn'\n"
+		    "plot for [i=2:5] 'churn.dat' using i:xtic(1) "
+		    "title columnheader(i)\n"
+		    "unset multiplot\n"
+		    "unset logscale y\n"
+		    "set xtics norotate\n", gp);
+	if (res_find("scale", "N=1000", 1, "floor", "ns/append") != NULL)
+		fputs("\n"
+		    "set output 'scale.png'\n"
+		    "set style data linespoints\n"
+		    "set multiplot layout 1,2 title 'cost vs. number of sessions "
+		    "(1 thread, 4 events of 64 B per session)'\n"
+		    "set logscale x\n"
+		    "set xrange [500:2000000]\n"
+		    "set yrange [0:*]\n"
+		    "set format y '%g'\n"
+		    "set format x '%.0s%c'\n"
+		    "set xlabel 'sessions'\n"
+		    "set ylabel 'ns per append'\n"
+		    "set title 'append (evicts the oldest)'\n"
+		    "plot for [i=2:6] 'scale_append.dat' using 1:i "
+		    "title columnheader(i) lw 2\n"
+		    "set ylabel 'ns per replay'\n"
+		    "set title 'replay of the 4 held events'\n"
+		    "plot for [i=2:6] 'scale_replay.dat' using 1:i "
+		    "title columnheader(i) lw 2\n"
+		    "unset multiplot\n", gp);
 	fclose(gp);
 	if (!opt.plots)
 		return;
@@ -1791,11 +1904,13 @@ write_plots(void)
 		    rundir);
 		return;
 	}
-	snprintf(cmd, sizeof(cmd), "cd '%s' && gnuplot plots.gp", rundir);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && gnuplot plots.gp >gnuplot.log 2>&1",
+	    rundir);
 	if (system(cmd) != 0)
-		out("\nplots: gnuplot failed (see above); data in %s\n", rundir);
+		out("\nplots: gnuplot failed (see %s/gnuplot.log)\n", rundir);
 	else
-		out("\nplots: %s/throughput.png latency.png scale.png\n", rundir);
+		out("\nplots: in %s (throughput.png, latency.png, scale.png: those "
+		    "whose scenarios ran)\n", rundir);
 }
 
 /* ---- main ---------------------------------------------------------------------------------- */
@@ -1958,6 +2073,11 @@ main(int argc, char **argv)
 	    "(pthread_setaffinity_np) on %u cores; results in %s\n", opt.reps,
 	    opt.trial_ms, opt.ncpu, rundir);
 
+	if (check_all() != 0) {
+		fprintf(stderr, "evs-bench: contenders do not behave alike; "
+		    "their timings would not compare\n");
+		return 1;
+	}
 	if (opt.only & S_LIMITS)
 		scen_limits();
 	if (opt.only & S_APPEND)
