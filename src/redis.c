@@ -158,12 +158,14 @@ static const char lua_append[] = LUA_PRELUDE
 "return {id, epoch}\n";
 
 /*
- * read: KEYS = stream, meta.  ARGV = start (exclusive, "(<N>-1"), end
- * ("+" or "<N>-1"), count ('0': metadata only).
+ * meta: KEYS = stream, meta.  No ARGV.
  * Returns {} when there is no log, else {epoch, last, hwm or '', retained,
- * first[, entries]}; the metadata part carries no payload.
+ * first}: no payload crosses the wire.  replay_after sends it in one
+ * MULTI/EXEC with a plain XRANGE, so metadata and batch are one atomic
+ * snapshot (a plain XRANGE is ~4x cheaper than one made inside Lua, which
+ * converts every entry to Lua tables and back).
  */
-static const char lua_read[] = LUA_PRELUDE
+static const char lua_meta[] = LUA_PRELUDE
 "local f, why = state(KEYS[1], KEYS[2])\n"
 "if f == false then return redis.error_reply('EVSDECODE ' .. why) end\n"
 "if f == nil then return {} end\n"
@@ -172,18 +174,13 @@ static const char lua_read[] = LUA_PRELUDE
 "local head = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)\n"
 "local first = eid(head[1][1])\n"
 "if not first then return redis.error_reply('EVSDECODE entry id') end\n"
-"local out = {f[1], f[2], f[3] or '', len, first}\n"
-"local n = tonumber(ARGV[3])\n"
-"if n and n > 0 then\n"
-"  out[6] = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[2], 'COUNT', n)\n"
-"end\n"
-"return out\n";
+"return {f[1], f[2], f[3] or '', len, first}\n";
 
-enum { SCRIPT_APPEND, SCRIPT_READ, NSCRIPTS };
+enum { SCRIPT_APPEND, SCRIPT_META, NSCRIPTS };
 
-static const char *const script_src[NSCRIPTS] = { lua_append, lua_read };
+static const char *const script_src[NSCRIPTS] = { lua_append, lua_meta };
 static const size_t script_len[NSCRIPTS] = {
-	sizeof(lua_append) - 1, sizeof(lua_read) - 1
+	sizeof(lua_append) - 1, sizeof(lua_meta) - 1
 };
 
 /* ---- the store ----------------------------------------------------------- */
@@ -621,6 +618,29 @@ reply_error(struct call *k, redisReply *rep)
 
 #define SCRIPT_MAX_ARGS 6
 
+/* EVALSHA <sha> 2 <stream> <meta> args... (EVAL <source> ... if eval). */
+static int
+script_argv(const struct call *k, int script, bool eval, int nargs,
+            const char **args, const size_t *arglens, const char **argv,
+            size_t *lens)
+{
+	argv[0] = eval ? "EVAL" : "EVALSHA";
+	lens[0] = eval ? 4 : 7;
+	argv[1] = eval ? script_src[script] : k->c->sha[script];
+	lens[1] = eval ? script_len[script] : SHA_LEN;
+	argv[2] = "2";
+	lens[2] = 1;
+	for (int i = 0; i < 2; i++) {
+		argv[3 + i] = k->key[i];
+		lens[3 + i] = k->klen[i];
+	}
+	for (int i = 0; i < nargs; i++) {
+		argv[5 + i] = args[i];
+		lens[5 + i] = arglens[i];
+	}
+	return 5 + nargs;
+}
+
 /* Runs a script with the session's two keys and nargs arguments: EVALSHA,
  * then EVAL if the server lost the script.  On 0, *out is a non-error
  * reply the caller frees. */
@@ -633,32 +653,19 @@ call_script(struct call *k, int script, int nargs, const char **args,
 	redisReply *rep = NULL;
 	int rc;
 
-	argv[0] = "EVALSHA";
-	lens[0] = 7;
-	argv[1] = k->c->sha[script];
-	lens[1] = SHA_LEN;
-	argv[2] = "2";
-	lens[2] = 1;
-	for (int i = 0; i < 2; i++) {
-		argv[3 + i] = k->key[i];
-		lens[3 + i] = k->klen[i];
-	}
-	for (int i = 0; i < nargs; i++) {
-		argv[5 + i] = args[i];
-		lens[5 + i] = arglens[i];
-	}
-	rc = call_cmd(k, 5 + nargs, argv, lens, &rep);
-	if (rc != 0)
-		return rc;
-	if (rep->type == REDIS_REPLY_ERROR && err_is(rep, "NOSCRIPT")) {
-		freeReplyObject(rep);
-		argv[0] = "EVAL";
-		lens[0] = 4;
-		argv[1] = script_src[script];
-		lens[1] = script_len[script];
-		rc = call_cmd(k, 5 + nargs, argv, lens, &rep);
+	for (int eval = 0; eval < 2; eval++) {
+		int argc = script_argv(k, script, eval, nargs, args, arglens,
+		    argv, lens);
+
+		rc = call_cmd(k, argc, argv, lens, &rep);
 		if (rc != 0)
 			return rc;
+		if (!eval && rep->type == REDIS_REPLY_ERROR &&
+		    err_is(rep, "NOSCRIPT")) {
+			freeReplyObject(rep);
+			continue;
+		}
+		break;
 	}
 	rc = reply_error(k, rep);
 	if (rc != 0) {
@@ -667,6 +674,91 @@ call_script(struct call *k, int script, int nargs, const char **args,
 	}
 	*out = rep;
 	return 0;
+}
+
+/*
+ * One atomic snapshot for replay_after: MULTI, the meta script, XRANGE
+ * <stream> <start> <end> COUNT <count>, EXEC, pipelined in one round trip.
+ * On 0, *owner is the EXEC reply (the caller frees it), *meta and *batch
+ * point into it.
+ */
+static int
+call_read_batch(struct call *k, const char *start, size_t start_len,
+                const char *end, size_t end_len, size_t count,
+                redisReply **owner, const redisReply **meta,
+                const redisReply **batch)
+{
+	char countb[24];
+	size_t countlen = (size_t)fmt_u64(countb, sizeof(countb), count);
+	int rc = 0;
+
+	for (int eval = 0; eval < 2; eval++) {
+		static const char *const multi[1] = { "MULTI" };
+		static const char *const exec[1] = { "EXEC" };
+		static const size_t l5[1] = { 5 }, l4[1] = { 4 };
+		const char *xr[6] = { "XRANGE", k->key[0], start, end, "COUNT",
+		    countb };
+		size_t xl[6] = { 6, k->klen[0], start_len, end_len, 5, countlen };
+		redisReply *rep[4] = { NULL, NULL, NULL, NULL };
+		const char *sargv[5];
+		size_t slens[5];
+		int sargc = script_argv(k, SCRIPT_META, eval, 0, NULL, NULL,
+		    sargv, slens);
+
+		if (redisAppendCommandArgv(k->c->ctx, 1, (const char **)multi,
+		    l5) != REDIS_OK ||
+		    redisAppendCommandArgv(k->c->ctx, sargc, sargv, slens) !=
+		    REDIS_OK ||
+		    redisAppendCommandArgv(k->c->ctx, 6, xr, xl) != REDIS_OK ||
+		    redisAppendCommandArgv(k->c->ctx, 1, (const char **)exec,
+		    l4) != REDIS_OK) {
+			k->c->broken = true;   /* part of it may be queued */
+			rc = k->c->ctx->err == REDIS_ERR_OOM ? EVS_ENOMEM :
+			    EVS_EENCODE;
+			report(k->r, k->nd, rc, k->c->ctx->errstr);
+			return rc;
+		}
+		for (int i = 0; i < 4; i++) {
+			void *v = NULL;
+
+			if (redisGetReply(k->c->ctx, &v) != REDIS_OK) {
+				for (int j = 0; j < i; j++)
+					freeReplyObject(rep[j]);
+				return conn_fail(k->r, k->nd, k->c);
+			}
+			rep[i] = v;
+		}
+		for (int i = 0; i < 3; i++)
+			freeReplyObject(rep[i]);   /* +OK, +QUEUED, +QUEUED */
+		rc = reply_error(k, rep[3]);   /* EXECABORT, ... */
+		if (rc != 0) {
+			freeReplyObject(rep[3]);
+			return rc;
+		}
+		if (rep[3]->type != REDIS_REPLY_ARRAY || rep[3]->elements != 2) {
+			freeReplyObject(rep[3]);
+			report(k->r, k->nd, EVS_EBACKEND, "unexpected EXEC reply");
+			return EVS_EBACKEND;
+		}
+		if (!eval && rep[3]->element[0]->type == REDIS_REPLY_ERROR &&
+		    err_is(rep[3]->element[0], "NOSCRIPT")) {
+			freeReplyObject(rep[3]);
+			continue;
+		}
+		rc = reply_error(k, rep[3]->element[0]);
+		if (rc == 0)
+			rc = reply_error(k, rep[3]->element[1]);
+		if (rc != 0) {
+			freeReplyObject(rep[3]);
+			return rc;
+		}
+		*owner = rep[3];
+		*meta = rep[3]->element[0];
+		*batch = rep[3]->element[1];
+		return 0;
+	}
+	report(k->r, k->nd, EVS_EBACKEND, "script missing after EVAL");
+	return EVS_EBACKEND;
 }
 
 static int
@@ -776,33 +868,6 @@ parse_meta(struct call *k, const redisReply *rep, struct meta *m)
 	return 0;
 }
 
-static int
-read_call(struct evs_redis_store *r, const char *session, size_t slen,
-          const char *start, size_t start_len, const char *end,
-          size_t end_len, size_t count, redisReply **rep, struct meta *m)
-{
-	char countb[24];
-	const char *args[3] = { start, end, countb };
-	size_t lens[3] = { start_len, end_len, 0 };
-	struct call k;
-	int rc;
-
-	lens[2] = (size_t)fmt_u64(countb, sizeof(countb), count);
-	rc = call_begin(r, session, slen, &k);
-	if (rc != 0)
-		return rc;
-	rc = call_script(&k, SCRIPT_READ, 3, args, lens, rep);
-	if (rc == 0) {
-		rc = parse_meta(&k, *rep, m);
-		if (rc != 0) {
-			freeReplyObject(*rep);
-			*rep = NULL;
-		}
-	}
-	call_end(&k);   /* the connection goes back before any callback runs */
-	return rc;
-}
-
 static void
 fill_info(const struct meta *m, struct evs_log_info *info)
 {
@@ -847,6 +912,52 @@ decode_entry(const redisReply *e, struct evs_event *ev)
 	return have_t && have_d;
 }
 
+/* Metadata alone (count 0) or with one batch of entries after `start`.
+ * The connection goes back to the pool before the caller runs any replay
+ * callback, so a callback may use the store again. */
+static int
+read_call(struct evs_redis_store *r, const char *session, size_t slen,
+          const char *start, size_t start_len, const char *end,
+          size_t end_len, size_t count, redisReply **owner,
+          const redisReply **batch, struct meta *m)
+{
+	const redisReply *meta = NULL;
+	struct call k;
+	int rc;
+
+	*batch = NULL;
+	rc = call_begin(r, session, slen, &k);
+	if (rc != 0)
+		return rc;
+	if (count == 0) {
+		rc = call_script(&k, SCRIPT_META, 0, NULL, NULL, owner);
+		meta = *owner;
+	} else {
+		rc = call_read_batch(&k, start, start_len, end, end_len, count,
+		    owner, &meta, batch);
+	}
+	if (rc == 0) {
+		rc = parse_meta(&k, meta, m);
+		if (rc == 0 && *batch != NULL &&
+		    (*batch)->type != REDIS_REPLY_ARRAY)
+			rc = decode_fail(&k, "unexpected XRANGE reply");
+		if (rc != 0) {
+			freeReplyObject(*owner);
+			*owner = NULL;
+			*batch = NULL;
+		}
+	}
+	call_end(&k);
+	return rc;
+}
+
+static void
+fmt_eid(char *buf, size_t n, size_t *len, const char *lead, uint64_t id)
+{
+	*len = (size_t)snprintf(buf, n, "%s%llu-1", lead,
+	    (unsigned long long)id);
+}
+
 static int
 redis_replay_after(struct evs_store *s, const char *session, size_t slen,
                    uint64_t after_id, evs_replay_fn *fn, void *arg,
@@ -862,50 +973,37 @@ redis_replay_after(struct evs_store *s, const char *session, size_t slen,
 	/* Bounded: each round either delivers a full batch (pos grows towards
 	 * upto, fixed after the first round) or is the last. */
 	for (;;) {
-		redisReply *rep = NULL;
-		const redisReply *batch;
+		redisReply *owner = NULL;
+		const redisReply *batch = NULL;
 		struct meta m;
 		size_t count = pos == UINT64_MAX ? 0 : r->batch;
 
-		start[0] = '(';
-		start_len = 1 + (size_t)fmt_u64(start + 1, sizeof(start) - 3,
-		    pos);
-		memcpy(start + start_len, "-1", 3);
-		start_len += 2;
+		fmt_eid(start, sizeof(start), &start_len, "(", pos);
 		rc = read_call(r, session, slen, start, start_len, end, end_len,
-		    count, &rep, &m);
+		    count, &owner, &batch, &m);
 		if (rc != 0)
 			return rc;
 		if (first) {
 			fill_info(&m, &info->log);
 			epoch = m.epoch;
 			upto = m.last;
-			end_len = (size_t)fmt_u64(end, sizeof(end) - 2, upto);
-			memcpy(end + end_len, "-1", 3);
-			end_len += 2;
+			fmt_eid(end, sizeof(end), &end_len, "", upto);
 			first = false;
 		}
 		if (!m.exists || m.epoch != epoch) {
 			/* No log, or purged (and maybe re-created) since the
 			 * replay began: nothing more of the log it read. */
-			freeReplyObject(rep);
+			freeReplyObject(owner);
 			return 0;
 		}
 		if (m.has_hwm && m.hwm > pos)
 			info->truncated = true;
-		batch = rep->elements > 5 ? rep->element[5] : NULL;
-		if (batch != NULL && batch->type != REDIS_REPLY_ARRAY) {
-			freeReplyObject(rep);
-			report(r, &r->nodes[node_index(r, session, slen)],
-			    EVS_EDECODE, "unexpected XRANGE reply");
-			return EVS_EDECODE;
-		}
 		for (size_t i = 0; batch != NULL && i < batch->elements; i++) {
 			struct evs_event ev;
 
 			if (!decode_entry(batch->element[i], &ev) ||
 			    ev.id <= pos || ev.id > upto) {
-				freeReplyObject(rep);
+				freeReplyObject(owner);
 				report(r, &r->nodes[node_index(r, session,
 				    slen)], EVS_EDECODE, "malformed stream entry");
 				return EVS_EDECODE;
@@ -914,15 +1012,15 @@ redis_replay_after(struct evs_store *s, const char *session, size_t slen,
 			pos = ev.id;
 			rc = fn(&ev, arg);
 			if (rc != 0) {
-				freeReplyObject(rep);
+				freeReplyObject(owner);
 				return rc;
 			}
 		}
 		if (batch == NULL || batch->elements < count || pos >= upto) {
-			freeReplyObject(rep);
+			freeReplyObject(owner);
 			return 0;
 		}
-		freeReplyObject(rep);
+		freeReplyObject(owner);
 	}
 }
 
@@ -931,15 +1029,17 @@ redis_info(struct evs_store *s, const char *session, size_t slen,
            struct evs_log_info *info)
 {
 	struct evs_redis_store *r = to_redis(s);
-	redisReply *rep = NULL;
+	redisReply *owner = NULL;
+	const redisReply *batch;
 	struct meta m;
 	int rc;
 
-	rc = read_call(r, session, slen, "-", 1, "+", 1, 0, &rep, &m);
+	rc = read_call(r, session, slen, NULL, 0, NULL, 0, 0, &owner, &batch,
+	    &m);
 	if (rc != 0)
 		return rc;
 	fill_info(&m, info);
-	freeReplyObject(rep);
+	freeReplyObject(owner);
 	return 0;
 }
 

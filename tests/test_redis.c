@@ -605,6 +605,33 @@ test_binary_and_batches(void **state)
 	evs_store_destroy(s);
 }
 
+/* The server forgot the scripts (SCRIPT FLUSH, or a restart with pooled
+ * digests): EVALSHA gets NOSCRIPT and the store falls back to EVAL. */
+static void
+test_script_flush(void **state)
+{
+	char prefix[64];
+	struct evs_store *s;
+	struct ids got = { 0 };
+	struct evs_log_info li;
+	uint64_t id = 0;
+
+	(void)state;
+	new_prefix(prefix, sizeof(prefix));
+	s = make_a(prefix, 0);
+	assert_int_equal(evs_store_append(s, "f", 1, "x", 1), 0);
+	freeReplyObject(raw(&srv_a, "SCRIPT FLUSH"));
+	assert_int_equal(evs_store_append_next(s, "f", "y", 1, &id), 0);
+	assert_int_equal(id, 2);
+	freeReplyObject(raw(&srv_a, "SCRIPT FLUSH"));
+	assert_int_equal(evs_store_replay_after(s, "f", 0, collect, &got, NULL), 0);
+	assert_int_equal(got.n, 2);
+	freeReplyObject(raw(&srv_a, "SCRIPT FLUSH"));
+	assert_int_equal(evs_store_info(s, "f", &li), 0);
+	assert_int_equal(li.last_id, 2);
+	evs_store_destroy(s);
+}
+
 static void
 test_bad_options(void **state)
 {
@@ -675,6 +702,7 @@ main(void)
 		cmocka_unit_test(test_ttl_expiry),
 		cmocka_unit_test(test_id_range_ends),
 		cmocka_unit_test(test_binary_and_batches),
+		cmocka_unit_test(test_script_flush),
 		cmocka_unit_test(test_bad_options),
 	};
 
