@@ -64,9 +64,11 @@ static struct {
 static int
 make_caching(void *ctx, size_t cap, size_t max_bytes, struct evs_store **out)
 {
+	/* The cache needs room for the composer's per-event header. */
 	struct evs_memory_opts mo = {
 		.max_events_per_session = cap,
-		.max_event_bytes = max_bytes,
+		.max_event_bytes = (max_bytes != 0 ? max_bytes : (size_t)1 << 20) +
+		    EVS_CACHING_OVERHEAD,
 	};
 	struct evs_store *cache = NULL, *backend = NULL, *top = NULL;
 	int rc;
