@@ -497,12 +497,14 @@ enum hit_state {
 	HS_USER_STOP,    /* the caller's callback stopped the replay */
 	HS_BAD_TAG,      /* an event of another backend log, or no header */
 	HS_STARTS_LATE,  /* the first cached event's link misses after_id */
-	HS_GAP           /* a link broke after some events were delivered */
+	HS_GAP,          /* a link broke after some events were delivered */
+	HS_OLDER         /* the cache holds events the backend evicted */
 };
 
 struct hit_ctx {
 	uint64_t epoch;          /* the backend's log */
-	uint64_t upto;           /* its last id when we looked */
+	uint64_t first;          /* its oldest id when we looked */
+	uint64_t upto;           /* its newest id when we looked */
 	uint64_t after;
 	uint64_t last_ok;        /* last id delivered (after_id at first) */
 	evs_replay_fn *fn;
@@ -530,6 +532,12 @@ hit_cb(const struct evs_event *ev, void *arg)
 	}
 	if (h.prev > c->last_ok) {
 		c->state = c->last_ok == c->after ? HS_STARTS_LATE : HS_GAP;
+		return STOP;
+	}
+	if (ev->id < c->first) {
+		/* The backend evicted it (> after_id): only the backend can
+		 * say what is missing.  The cache is not wrong, just longer. */
+		c->state = HS_OLDER;
 		return STOP;
 	}
 	out.id = ev->id;
@@ -604,14 +612,16 @@ cs_replay_after(struct evs_store *s, const char *session, size_t session_len,
 	}
 	/*
 	 * The cache may answer only if the backend's `truncated` is known to
-	 * be false: every evicted id is below first_id, so that needs
-	 * after_id >= first_id - 1.  Otherwise only the backend knows.
+	 * be false.  Every evicted id is below first_id, so it is when
+	 * after_id >= first_id - 1; when after_id is older, the first cached
+	 * event's link must show that the log never held an event between
+	 * after_id and first_id (hit_cb checks both).
 	 */
-	if (b.retained > 0 && (b.first_id == 0 || after_id >= b.first_id - 1)) {
+	if (b.retained > 0) {
 		struct hit_ctx h = {
-			.epoch = b.epoch, .upto = b.last_id, .after = after_id,
-			.last_ok = after_id, .fn = fn, .arg = arg, .info = info,
-			.state = HS_RUNNING,
+			.epoch = b.epoch, .first = b.first_id, .upto = b.last_id,
+			.after = after_id, .last_ok = after_id, .fn = fn,
+			.arg = arg, .info = info, .state = HS_RUNNING,
 		};
 		struct evs_replay_info ci;
 
