@@ -295,7 +295,7 @@ static pid_t
 start_server(const struct options *o, char *url, size_t urlsz)
 {
 	int pipefd[2];
-	char rate[32], sessions[32];
+	char rate[32], sessions[32], life[32];
 	pid_t pid;
 	FILE *f;
 
@@ -303,6 +303,10 @@ start_server(const struct options *o, char *url, size_t urlsz)
 		return -1;
 	snprintf(rate, sizeof(rate), "%u", o->rate);
 	snprintf(sessions, sizeof(sessions), "%u", o->sessions);
+	/* The server goes away by itself a minute after the run, even if
+	 * this program is killed. */
+	snprintf(life, sizeof(life), "%llu", (unsigned long long)o->seconds *
+	    1000u + o->warmup_ms + 60000u);
 	pid = fork();
 	if (pid < 0)
 		return -1;
@@ -312,7 +316,7 @@ start_server(const struct options *o, char *url, size_t urlsz)
 		close(pipefd[1]);
 		execl(o->server, o->server, "--port", "0", "--rate", rate,
 		    "--sessions", sessions, "--heartbeat-ms", "1000",
-		    "--capacity", "10000", (char *)NULL);
+		    "--capacity", "10000", "--exit-after-ms", life, (char *)NULL);
 		fprintf(stderr, "evs-sse-load: cannot run %s: %s\n", o->server,
 		    strerror(errno));
 		_exit(127);

@@ -110,6 +110,7 @@ struct options {
 	unsigned sessions;        /* generator: sessions gen-0 .. gen-(K-1) */
 	unsigned close_every;     /* test switch: end a stream after K events */
 	unsigned max_connections;
+	unsigned exit_after_ms;   /* test switch: stop by itself, 0 = never */
 };
 
 /* ---- subscriber bookkeeping -------------------------------------------- */
@@ -1108,8 +1109,8 @@ usage(FILE *f)
 "usage: evs-sse-server [options]\n"
 "  --port N             TCP port (default 8080; 0 picks a free one)\n"
 "  --bind ADDR          address to listen on (default 127.0.0.1)\n"
-"  --store KIND         memory (default); caching and redis join when\n"
-"                       those backends land\n"
+"  --store KIND         memory (default), or caching (a memory cache over\n"
+"                       a memory backend); redis joins later\n"
 "  --capacity N         events kept per session (default 1000)\n"
 "  --max-event-bytes N  largest event; larger POSTs get 413 (default 65536)\n"
 "  --heartbeat-ms N     ': ping' to idle streams every N ms (default 15000)\n"
@@ -1117,7 +1118,9 @@ usage(FILE *f)
 "  --rate N             built-in generator: N events/s in all (default 0)\n"
 "  --sessions K         ... spread over sessions gen-0 .. gen-(K-1) (default 1)\n"
 "  --close-every K      test switch: end each stream after K events\n"
-"  --max-connections N  connection limit (default 10000)\n");
+"  --max-connections N  connection limit (default 10000)\n"
+"  --exit-after-ms N    test switch: shut down cleanly after N ms, as on\n"
+"                       SIGTERM (a test that dies leaves no server behind)\n");
 }
 
 static bool
@@ -1147,6 +1150,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "sessions", required_argument, NULL, 'k' },
 		{ "close-every", required_argument, NULL, 'C' },
 		{ "max-connections", required_argument, NULL, 'M' },
+		{ "exit-after-ms", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1181,6 +1185,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'C': ok = parse_uint(optarg, UINT32_MAX, &v); o->close_every = (unsigned)v; break;
 		case 'M': ok = parse_uint(optarg, 1000000, &v) && v > 0;
 		          o->max_connections = (unsigned)v; break;
+		case 'X': ok = parse_uint(optarg, UINT32_MAX, &v);
+		          o->exit_after_ms = (unsigned)v; break;
 		default: usage(stderr); return -1;
 		}
 		if (!ok) {
@@ -1196,21 +1202,55 @@ parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* The stores a caching composer borrows; destroyed after it. */
+static struct evs_store *borrowed[2];
+
+static int
+make_memory(const struct options *o, struct evs_store **out)
+{
+	struct evs_memory_opts mo = {
+		.max_events_per_session = o->capacity,
+		.max_event_bytes = o->max_event_bytes,
+		.producers = EVS_MULTI_PRODUCER,
+	};
+
+	return evs_memory_store_create(&mo, out);
+}
+
 static int
 make_store(const struct options *o, struct evs_store **out)
 {
-	if (strcmp(o->store, "memory") == 0) {
-		struct evs_memory_opts mo = {
-			.max_events_per_session = o->capacity,
-			.max_event_bytes = o->max_event_bytes,
-			.producers = EVS_MULTI_PRODUCER,
-		};
-		return evs_memory_store_create(&mo, out);
+	int rc;
+
+	if (strcmp(o->store, "memory") == 0)
+		return make_memory(o, out);
+	if (strcmp(o->store, "caching") == 0) {
+		/* A memory cache over a memory "backend": the composer's
+		 * behaviour without a server to run.  The Redis backend joins
+		 * here with its own options. */
+		rc = make_memory(o, &borrowed[0]);
+		if (rc == 0)
+			rc = make_memory(o, &borrowed[1]);
+		if (rc == 0)
+			rc = evs_caching_store_create(borrowed[0], borrowed[1], out);
+		if (rc != 0) {
+			evs_store_destroy(borrowed[0]);
+			evs_store_destroy(borrowed[1]);
+			borrowed[0] = borrowed[1] = NULL;
+		}
+		return rc;
 	}
-	fprintf(stderr, "evs-sse-server: --store %s is not available in this "
-	    "build (memory only; caching and redis join when they land)\n",
-	    o->store);
+	fprintf(stderr, "evs-sse-server: --store %s is not available (memory, "
+	    "caching; redis joins with its own options)\n", o->store);
 	return EVS_EINVAL;
+}
+
+static void
+destroy_store(void)
+{
+	evs_store_destroy(srv.store);
+	evs_store_destroy(borrowed[0]);
+	evs_store_destroy(borrowed[1]);
 }
 
 /* Room for the connections, and a few descriptors for the rest. */
@@ -1313,7 +1353,7 @@ main(int argc, char **argv)
 	if (srv.daemon == NULL) {
 		fprintf(stderr, "evs-sse-server: cannot listen on %s port %u\n",
 		    srv.opt.bind, srv.opt.port);
-		evs_store_destroy(srv.store);
+		destroy_store();
 		return 1;
 	}
 	di = MHD_get_daemon_info(srv.daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -1332,9 +1372,25 @@ main(int argc, char **argv)
 	    srv.opt.bind, di != NULL ? (unsigned)di->port : srv.opt.port);
 	fflush(stdout);
 
-	do
-		rc = sigwait(&sigs, &sig);
-	while (rc != 0);
+	if (srv.opt.exit_after_ms > 0) {
+		struct timespec ts = {
+			.tv_sec = srv.opt.exit_after_ms / 1000,
+			.tv_nsec = (long)(srv.opt.exit_after_ms % 1000) * 1000000,
+		};
+
+		/* Bounded: EINTR only when another signal arrived. */
+		for (int i = 0; i < 1000; i++) {
+			sig = sigtimedwait(&sigs, NULL, &ts);
+			if (sig > 0 || errno != EINTR)
+				break;
+		}
+		if (sig <= 0)
+			sig = 0;   /* timed out: stop as on a signal */
+	} else {
+		do
+			rc = sigwait(&sigs, &sig);
+		while (rc != 0);
+	}
 
 	/* Producers first, so nothing wakes a stream after the sweep. */
 	pthread_mutex_lock(&srv.ctl_mu);
@@ -1349,14 +1405,14 @@ main(int argc, char **argv)
 	MHD_stop_daemon(srv.daemon);
 	/* Relaxed loads below: every thread that counted has been joined or
 	 * stopped (MHD_stop_daemon joins its thread). */
-	fprintf(stderr, "evs-sse-server: stopped by signal %d: %" PRIu64
+	fprintf(stderr, "evs-sse-server: stopped by %s %d: %" PRIu64
 	    " streams, %" PRIu64 " events appended, %" PRIu64 " sent, %" PRIu64
-	    " resets\n", sig,
+	    " resets\n", sig ? "signal" : "--exit-after-ms", sig,
 	    (uint64_t)atomic_load_explicit(&srv.streams_opened, memory_order_relaxed),
 	    (uint64_t)atomic_load_explicit(&srv.appended, memory_order_relaxed),
 	    (uint64_t)atomic_load_explicit(&srv.events_sent, memory_order_relaxed),
 	    (uint64_t)atomic_load_explicit(&srv.resets_sent, memory_order_relaxed));
-	evs_store_destroy(srv.store);
+	destroy_store();
 	for (unsigned i = 0; i < NBUCKETS; i++)
 		pthread_mutex_destroy(&srv.buckets[i].mu);
 	return 0;

@@ -53,6 +53,9 @@ async function stopAll() {
   })));
 }
 process.on('exit', () => { for (const p of children) p.kill('SIGKILL'); });
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+  process.on(sig, () => process.exit(1));   // runs the 'exit' handler above
+process.stdout.on('error', () => process.exit(1));   // e.g. piped into head
 const watchdog = setTimeout(async () => {
   console.error(`sse browser test: over ${TOTAL_MS} ms, giving up`);
   await stopAll();
@@ -64,7 +67,10 @@ after(stopAll);
 // Starts the server on a free port; resolves with its URL.
 function startServer(args) {
   return new Promise((resolve, reject) => {
-    const p = spawn(serverBin, ['--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // --exit-after-ms: a server outlives this test by 10 s at most, even
+    // if the test is killed with SIGKILL.
+    const p = spawn(serverBin, ['--port', '0', '--exit-after-ms', `${TOTAL_MS + 10_000}`, ...args],
+                    { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(p);
     let out = '';
     let err = '';

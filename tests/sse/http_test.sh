@@ -4,12 +4,13 @@
 # reset event (truncated, foreign epoch, purged log, unparsable id),
 # heartbeats, bad input, and a clean shutdown with a parked stream.
 #
-# Usage: http_test.sh PATH/TO/evs-sse-server
+# Usage: http_test.sh PATH/TO/evs-sse-server [STORE]   (STORE: memory, caching)
 # Loopback only, free ports (--port 0), every curl bounded by --max-time;
 # every process started here is stopped on exit.
 set -uo pipefail
 
-server=${1:?usage: http_test.sh PATH/TO/evs-sse-server}
+server=${1:?usage: http_test.sh PATH/TO/evs-sse-server [STORE]}
+store=${2:-memory}
 command -v curl >/dev/null || { echo "FAIL: curl not found: run scripts/setup.sh"; exit 1; }
 [ -x "$server" ] || { echo "FAIL: $server is not executable"; exit 1; }
 
@@ -22,6 +23,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM HUP     # so that the EXIT trap runs
 
 passed=0
 failed=0
@@ -35,7 +37,9 @@ got:      $3"; fi
 # start_server NAME ARGS...: sets URL and SPID.
 start_server() {
   local name=$1; shift
-  "$server" --port 0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  # --exit-after-ms: even if this script is killed, the server goes away.
+  "$server" --port 0 --store "$store" --exit-after-ms 150000 "$@" \
+    >"$tmp/$name.out" 2>"$tmp/$name.err" &
   SPID=$!
   pids+=("$SPID")
   URL=""
@@ -187,5 +191,5 @@ done
 grep -q 'stopped by signal 15' "$tmp/main.err" && ok "server reports a clean stop" \
   || fail "stop message" "$(cat "$tmp/main.err")"
 
-echo "sse http: $passed passed, $failed failed"
+echo "sse http ($store store): $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
