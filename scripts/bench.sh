@@ -23,12 +23,17 @@ if ! cmake "${cfg[@]}" -DEVSTORE_BUILD_EXAMPLES=ON >"$log" 2>&1; then
   cmake "${cfg[@]}" -DEVSTORE_BUILD_EXAMPLES=OFF >"$log" 2>&1 \
     || { cat "$log" >&2; exit 1; }
 fi
-cmake --build "$build" --target evs-bench -j"$(nproc)"
+blog="$build/build.log"
+echo "bench.sh: building evs-bench (Release) in build-release/" >&2
+cmake --build "$build" --target evs-bench -j"$(nproc)" >"$blog" 2>&1 \
+  || { cat "$blog" >&2; exit 1; }
 
 # The SSE load tool, when the tree has it (the suite says so when it does not).
-if cmake --build "$build" --target help 2>/dev/null | grep -q 'evs-sse-load'; then
+targets=$(cmake --build "$build" --target help 2>/dev/null || true)
+if [[ "$targets" == *evs-sse-load* ]]; then
   cmake --build "$build" --target evs-sse-server evs-sse-load -j"$(nproc)" \
-    || echo "bench.sh: evs-sse-load did not build; the suite will skip it" >&2
+    >>"$blog" 2>&1 \
+    || echo "bench.sh: evs-sse-load did not build (see $blog); the suite skips it" >&2
 fi
 
 exec "$build/bench/evs-bench" "$@"
