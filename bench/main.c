@@ -331,7 +331,7 @@ report_scenario(const char *scen)
 		    st.spread * 100, flag ? "!" : " ",
 		    isnan(xrw) ? "-" : b[3], isnan(xfl) ? "-" : b[4]);
 		if (csv_fp != NULL) {
-			fprintf(csv_fp, "%s,\"%s\",%u,%s,%s,%s,%.6g,%.6g,%.6g,%.2f,%d,",
+			fprintf(csv_fp, "%s,\"%s\",%u,\"%s\",\"%s\",%s,%.6g,%.6g,%.6g,%.2f,%d,",
 			    r->scen, r->conf, r->thr, r->cont, r->metric, r->unit,
 			    st.med, st.min, st.max, st.spread * 100, flag);
 			if (isnan(xrw))
