@@ -647,16 +647,48 @@ check_contender(const struct contender *c)
 	return fail;
 }
 
+/* The histogram against exact order statistics of known data. */
+static unsigned
+check_hist(void)
+{
+	struct bench_hist *h = malloc(sizeof(*h));
+	unsigned fail = 0;
+	static const double qs[] = { 0.5, 0.9, 0.99, 0.999 };
+
+	if (h == NULL)
+		return 1;
+	bench_hist_reset(h);
+	for (uint64_t v = 1; v <= 100000; v++)
+		bench_hist_record(h, v * 37);   /* 37 .. 3,700,000 */
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		double exact = ceil(qs[i] * 100000) * 37;
+		double got = (double)bench_hist_quantile(h, qs[i]);
+
+		if (got < exact || got > exact * (1 + 1.0 / 64)) {
+			out("check hist: q%.3f = %.0f, exact %.0f\n", qs[i], got,
+			    exact);
+			fail++;
+		}
+	}
+	if (bench_hist_quantile(h, 1.0) != 3700000 || h->min != 37 ||
+	    bench_hist_index(127) != 127 || bench_hist_index(128) != 128 ||
+	    bench_hist_bucket_high(bench_hist_index(UINT64_MAX)) != UINT64_MAX)
+		fail++;
+	free(h);
+	return fail;
+}
+
 static unsigned
 check_all(void)
 {
-	unsigned fail = 0;
+	unsigned fail = check_hist();
 
 	for (size_t c = 0; c < NCONT; c++)
 		fail += check_contender(&contenders[c]);
-	out("check: %zu contenders behave alike (ids, order, cap 8 eviction, "
-	    "truncation, purge, EORDER,\n       ETOOBIG, payload copies, REALTIME "
-	    "timestamps): %s\n", NCONT, fail == 0 ? "ok" : "FAILED");
+	out("check: histogram percentiles within 1/64 of exact; %zu contenders "
+	    "behave alike (ids, order,\n       cap 8 eviction, truncation, purge, "
+	    "EORDER, ETOOBIG, payload copies, REALTIME\n       timestamps): %s\n",
+	    NCONT, fail == 0 ? "ok" : "FAILED");
 	return fail;
 }
 
