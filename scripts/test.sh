@@ -4,6 +4,13 @@
 #   tsan-gcc  ThreadSanitizer with gcc      (unit + stress)
 #   tsan-clang ThreadSanitizer with clang   (unit + stress)
 #   asan      ASan + UBSan + LeakSanitizer with gcc (unit + stress)
+#   stress-points  stress tests with EVSTORE_STRESS_POINTS (random yields and
+#             delays at racy points, more threads than cores): TSan gcc, ASan
+#   fault     ASan + LSan + EVSTORE_FAULT_INJECTION: unit tests incl. test_fault
+#   fuzz      libFuzzer (clang, ASan + UBSan) on tests/fuzz/fuzz_store.c, 60 s
+#   tsan-user examples/tsan_user built against the installed TSan package
+#   bugs      scripts/check-injected-bugs.sh: each planted bug must be caught
+#   (docs/TESTING.md says what each proves)
 # Usage: scripts/test.sh [--only NAME[,NAME...]] [--jobs N]
 # Build trees go under build-test/ (gitignored).  Exits non-zero on any
 # failure; the last line is "test.sh: N passed, N failed".
@@ -73,6 +80,55 @@ if want asan; then
   step "asan: build" configure_build build-test/asan gcc -DEVSTORE_SANITIZE=address \
     -DEVSTORE_BUILD_BENCH=OFF -DEVSTORE_BUILD_EXAMPLES=OFF -DEVSTORE_BUILD_STATIC=OFF
   step "asan: ctest" run_ctest build-test/asan -L 'unit|stress'
+fi
+if want stress-points; then
+  # Memory-store stress tests only for now: stress_caching fails with stress
+  # points on (reported to its owner; docs/TESTING.md, "Open findings").
+  step "stress-points: tsan-gcc build" configure_build build-test/sp-tsan gcc \
+    -DEVSTORE_SANITIZE=thread -DEVSTORE_STRESS_POINTS=ON \
+    -DEVSTORE_BUILD_BENCH=OFF -DEVSTORE_BUILD_EXAMPLES=OFF -DEVSTORE_BUILD_STATIC=OFF
+  step "stress-points: tsan-gcc ctest" run_ctest build-test/sp-tsan \
+    -R '^(stress_memory|stress_memory_single|stress_torture)$'
+  step "stress-points: asan build" configure_build build-test/sp-asan gcc \
+    -DEVSTORE_SANITIZE=address -DEVSTORE_STRESS_POINTS=ON \
+    -DEVSTORE_BUILD_BENCH=OFF -DEVSTORE_BUILD_EXAMPLES=OFF -DEVSTORE_BUILD_STATIC=OFF
+  step "stress-points: asan ctest" run_ctest build-test/sp-asan \
+    -R '^(stress_memory|stress_memory_single|stress_torture)$'
+fi
+if want fault; then
+  step "fault: build" configure_build build-test/fault gcc -DEVSTORE_SANITIZE=address \
+    -DEVSTORE_FAULT_INJECTION=ON \
+    -DEVSTORE_BUILD_BENCH=OFF -DEVSTORE_BUILD_EXAMPLES=OFF -DEVSTORE_BUILD_STATIC=OFF
+  step "fault: ctest" run_ctest build-test/fault -L unit
+fi
+if want fuzz; then
+  run_fuzz() {  # 60 s of libFuzzer on a scratch copy of the seed corpus
+    local dir=build-test/fuzz corpus
+    corpus=$(mktemp -d)
+    cp "$root"/tests/fuzz/corpus/* "$corpus"/
+    mkdir -p "$dir/artifacts"
+    "$dir/tests/fuzz/fuzz_store" -max_total_time="${EVS_FUZZ_SECONDS:-60}" -timeout=20 \
+      -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
+      "$corpus" >"$dir/fuzz.log" 2>&1
+    local rc=$?
+    rm -rf "$corpus"
+    grep -E '^(Done|stat::number_of_executed_units|stat::new_units)' "$dir/fuzz.log"
+    [ $rc -eq 0 ] || { tail -60 "$dir/fuzz.log"; echo "crash input kept in $dir/artifacts/"; }
+    return $rc
+  }
+  step "fuzz: build" configure_build build-test/fuzz clang -DEVSTORE_SANITIZE=address \
+    -DEVSTORE_FUZZ=ON \
+    -DEVSTORE_BUILD_BENCH=OFF -DEVSTORE_BUILD_EXAMPLES=OFF -DEVSTORE_BUILD_STATIC=OFF
+  step "fuzz: seed corpus" run_ctest build-test/fuzz -R '^fuzz_corpus$'
+  step "fuzz: libFuzzer ${EVS_FUZZ_SECONDS:-60} s" run_fuzz
+fi
+if want tsan-user; then
+  step "tsan-user: installed TSan package, find_package + pkg-config consumers" \
+    "$root/scripts/check-tsan-user.sh" "$root/build-test/tsan-user" gcc
+fi
+if want bugs; then
+  step "bugs: every planted bug is caught by the stress tests" \
+    "$root/scripts/check-injected-bugs.sh"
 fi
 
 echo
