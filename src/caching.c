@@ -564,7 +564,9 @@ struct fb_ctx {
 	void *arg;
 	struct evs_replay_info *info;
 	uint64_t last;           /* id the next event follows in the backend */
+	uint64_t upto;           /* deliver nothing newer (see below) */
 	bool user_stopped;
+	bool reached;            /* stopped at upto */
 	struct warm warm;
 };
 
@@ -574,13 +576,25 @@ fb_cb(const struct evs_event *ev, void *arg)
 	struct fb_ctx *c = arg;
 	int rc;
 
+	if (ev->id > c->upto) {
+		/* upto, which existed when we looked, was evicted before this
+		 * replay reached it: the backend has set `truncated`. */
+		c->reached = true;
+		return STOP;
+	}
 	warm_add(&c->warm, ev, c->last);
 	c->last = ev->id;
 	c->info->delivered++;
 	rc = c->fn(ev, c->arg);
-	if (rc != 0)
+	if (rc != 0) {
 		c->user_stopped = true;
-	return rc;
+		return rc;
+	}
+	if (ev->id == c->upto) {
+		c->reached = true;
+		return STOP;
+	}
+	return 0;
 }
 
 static int
@@ -651,12 +665,25 @@ cs_replay_after(struct evs_store *s, const char *session, size_t session_len,
 	f.arg = arg;
 	f.info = info;
 	f.last = last_ok;
+	/*
+	 * After a partial answer from the cache, the backend completes the
+	 * answer as of our info call: up to its last_id then, as a single
+	 * backend replay would (it delivers nothing appended after it
+	 * started).  Alone, the backend's replay is the answer as it is.
+	 */
+	f.upto = last_ok != after_id ? b.last_id : UINT64_MAX;
 	memset(&ri, 0, sizeof(ri));
 	rc = evs_store_replay_after(cs->backend, session, last_ok, fb_cb, &f, &ri);
+	if (f.reached && !f.user_stopped)
+		rc = 0;
 	info->log = ri.log;
 	info->truncated = ri.truncated;
 	if (last_ok != after_id) {
 		count(cs, C_PARTIAL, 1);
+		/* Like a backend replay, report the log as it was when the
+		 * answer was fixed: at our info call. */
+		if (ri.log.epoch == b.epoch)
+			info->log = b;
 		if (ri.log.epoch != b.epoch) {
 			/* Purged since our info: the rest of the old log is gone. */
 			info->truncated = true;

@@ -279,13 +279,14 @@ purger(void *argp)
 		unsigned si = (unsigned)(xorshift(&rnd) % SESSIONS);
 		char nm[32];
 		struct evs_store *s = xorshift(&rnd) % 2 ? inst_a : inst_b;
-		struct timespec ts = { 0, 2000000 };   /* pacing, not sync */
+		/* Pacing so logs grow between purges; no thread waits on it. */
+		struct timespec ts = { 0, 2000000 };
 		int rc;
 
 		name(si, nm, sizeof(nm));
 		rc = evs_store_purge_session(s, nm);
-		/* Cache A's purge may hit an injected failure? No: only
-		 * appends fail.  Anything else is a bug. */
+		/* Only cache appends fail (fail_every), so a purge must
+		 * succeed. */
 		CHECK(rc == 0, "purge: %s", evs_strerror_name(rc));
 		nanosleep(&ts, NULL);
 	}
