@@ -55,6 +55,10 @@ static atomic_bool stop;
 static atomic_ulong checks_passed, checks_failed;
 static _Atomic uint64_t committed[SESSIONS];
 static _Atomic uint64_t table[SESSIONS][TABLE];
+/* Each writer's sequence numbers go on across phases (a phase's threads are
+ * joined before the next phase's are created), so per-writer order holds
+ * across them. */
+static uint64_t writer_seq[WRITERS];
 
 #define CHECK(cond, ...) do {                                          \
 	if (cond) {                                                    \
@@ -118,7 +122,7 @@ writer(void *argp)
 {
 	unsigned w = (unsigned)(uintptr_t)argp;
 	struct evs_store *s = w == 0 ? inst_a : w == 1 ? inst_b : backend;
-	uint64_t rnd = 0x51ed27u + w, seq = 0;
+	uint64_t rnd = 0x51ed27u + w, seq = writer_seq[w];
 
 	for (unsigned long n = 0; n < MAX_OPS && !stopped(); n++) {
 		unsigned si = (unsigned)(xorshift(&rnd) % SESSIONS);
@@ -151,6 +155,7 @@ writer(void *argp)
 				break;
 		}
 	}
+	writer_seq[w] = seq;   /* read by the next phase's thread after join */
 	return NULL;
 }
 
@@ -203,10 +208,17 @@ check_replay(const struct seen *s, uint64_t after, uint64_t c0,
 	CHECK(info->delivered == s->n, "delivered %zu, saw %zu",
 	    info->delivered, s->n);
 	for (size_t i = 0; i < s->n; i++) {
-		if (s->id[i] <= (i == 0 ? after : s->id[i - 1]))
+		if (s->id[i] <= (i == 0 ? after : s->id[i - 1])) {
+			fprintf(stderr, "id %" PRIu64 " after %" PRIu64 "\n",
+			    s->id[i], i == 0 ? after : s->id[i - 1]);
 			ok = false;
-		if (s->seq[i] <= last_seq[s->writer[i]])
+		}
+		if (s->seq[i] <= last_seq[s->writer[i]]) {
+			fprintf(stderr, "id %" PRIu64 ": writer %u seq %" PRIu64
+			    " after seq %" PRIu64 "\n", s->id[i], s->writer[i],
+			    s->seq[i], last_seq[s->writer[i]]);
 			ok = false;
+		}
 		last_seq[s->writer[i]] = s->seq[i];
 		if (!purging) {
 			/* A1: pairs with R1 in writer(). */
