@@ -21,6 +21,19 @@
 #endif
 
 void
+bench_loadavg(char *buf, size_t n)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	snprintf(buf, n, "?");
+	if (f == NULL)
+		return;
+	if (fgets(buf, (int)n, f) != NULL)
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+void
 bench_machine_print(FILE *fp)
 {
 	char line[4096], model[256] = "(unknown)", load[128] = "?";
@@ -47,12 +60,7 @@ bench_machine_print(FILE *fp)
 	}
 	if (f != NULL)
 		fclose(f);
-	f = fopen("/proc/loadavg", "r");
-	if (f != NULL) {
-		if (fgets(load, sizeof(load), f) != NULL)
-			load[strcspn(load, "\n")] = '\0';
-		fclose(f);
-	}
+	bench_loadavg(load, sizeof(load));
 	gmtime_r(&now, &tm);
 	strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	fprintf(fp, "date:      %s\n", line);

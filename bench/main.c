@@ -2142,7 +2142,14 @@ main(int argc, char **argv)
 		out("\nWARNING: %lu store calls failed during the run\n",
 		    errors_seen);
 	write_plots();
-	out("\ntotal time %.1f s; CSV: %s/results.csv\n",
+	{
+		char load[128];
+
+		bench_loadavg(load, sizeof(load));
+		out("\nloadavg at the end: %s (other tenants of the machine show "
+		    "here; the one at the start is above)\n", load);
+	}
+	out("total time %.1f s; CSV: %s/results.csv\n",
 	    (double)(bench_now_ns() - t_start_ns) / 1e9, rundir);
 	{
 		char link[1100];
