@@ -18,6 +18,8 @@
  * futex calls, not through these functions.  Appends allocate; the
  * allocator's own locking is outside evstore (docs/DESIGN.md, "Progress").
  *
+ * The same is checked for the caching composer over two memory stores.
+ *
  * Not built in sanitizer builds: the sanitizers intercept the same functions.
  */
 
@@ -179,12 +181,37 @@ test_hot_paths_take_no_lock(void **state)
 	evs_store_destroy(store);
 }
 
+/* The caching composer over two memory stores: hits, misses, warm-ups and
+ * appends through both tiers take no lock either. */
+static void
+test_composer_takes_no_lock(void **state)
+{
+	struct evs_memory_opts co = { .max_events_per_session = 8,
+	    .max_event_bytes = 4096 };
+	struct evs_memory_opts bo = { .max_events_per_session = 16 };
+	struct evs_store *cache, *backend;
+
+	(void)state;
+	assert_int_equal(evs_memory_store_create(&co, &cache), 0);
+	assert_int_equal(evs_memory_store_create(&bo, &backend), 0);
+	assert_int_equal(evs_caching_store_create(cache, backend, &store), 0);
+	atomic_store(&lock_calls, 0);
+	run_threads(2000, 20000);
+	if (atomic_load(&lock_calls) != 0)
+		fail_msg("%lu lock calls inside the API, first: %s",
+		    atomic_load(&lock_calls), culprit);
+	evs_store_destroy(store);
+	evs_store_destroy(cache);
+	evs_store_destroy(backend);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_interposition_sees_locks),
 		cmocka_unit_test(test_hot_paths_take_no_lock),
+		cmocka_unit_test(test_composer_takes_no_lock),
 	};
 
 	return cmocka_run_group_tests_name("lockfree", tests, NULL, NULL);
