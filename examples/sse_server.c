@@ -61,7 +61,17 @@
  *
  * Progress guarantees: producers never wait for a stream (waking is O(the
  * session's subscribers) under one bucket mutex); a stream never waits for a
- * producer.  evstore calls are lock-free (<evstore/memory.h>).
+ * producer.  With --store memory or caching, evstore calls are lock-free
+ * (<evstore/memory.h>).  With --store redis they are network round trips
+ * made in the calling thread (libmicrohttpd's, for streams), each bounded
+ * by the Redis store's timeout; an unreachable Redis turns into 503s and
+ * ended streams, never into a wait without end.
+ *
+ * Several processes over one Redis (--store redis): each process wakes only
+ * its own streams.  A stream learns of an append made through another
+ * process at its next replay, which the heartbeat ticker forces every
+ * --heartbeat-ms at the latest; the replay itself is exact (same ids, same
+ * epoch in every process), so resuming through any process has no gap.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -91,6 +101,9 @@
 #define EPOCH_DIGITS    16
 #define MAX_GEN_SESSIONS 100000
 #define SHUTDOWN_WAIT_MS 5000
+#define MAX_REDIS_NODES 64          /* --redis-node, at most */
+#define REDIS_TTL_MAX_MS 1000000000000ull   /* --redis-ttl-ms, ~31 years */
+#define ERROR_REPORT_NS 1000000000u /* backend errors: one line per second */
 
 /* Replay callback stop codes (positive: apart from EVS_E* codes). */
 #define FILL_FULL  1
@@ -111,6 +124,12 @@ struct options {
 	unsigned close_every;     /* test switch: end a stream after K events */
 	unsigned max_connections;
 	unsigned exit_after_ms;   /* test switch: stop by itself, 0 = never */
+	/* --store redis; accepted in any build, used only with EVS_HAVE_REDIS */
+	const char *redis_nodes[MAX_REDIS_NODES];
+	size_t redis_node_count;  /* 0: the store's default, 127.0.0.1:6379 */
+	const char *redis_prefix; /* NULL: the store's default, "evs:" */
+	uint64_t redis_ttl_ms;    /* 0: sessions do not expire */
+	const char *redis_option; /* the first --redis-* given, for messages */
 };
 
 /* ---- subscriber bookkeeping -------------------------------------------- */
@@ -1061,6 +1080,9 @@ generator_main(void *arg)
 			int rc = evs_store_append_next(srv.store, names[s], data,
 			    (size_t)n, NULL);
 
+			if (rc == EVS_EBACKEND)
+				break;   /* reported by on_redis_error; retry
+				            at the next tick */
 			if (rc != 0) {
 				fprintf(stderr, "evs-sse-server: generator: %s\n",
 				    evs_strerror(rc));
@@ -1109,8 +1131,9 @@ usage(FILE *f)
 "usage: evs-sse-server [options]\n"
 "  --port N             TCP port (default 8080; 0 picks a free one)\n"
 "  --bind ADDR          address to listen on (default 127.0.0.1)\n"
-"  --store KIND         memory (default), or caching (a memory cache over\n"
-"                       a memory backend); redis joins later\n"
+"  --store KIND         memory (default); caching (a memory cache over a\n"
+"                       memory backend); redis (a memory cache over Redis\n"
+"                       Streams, shared by every server on the same Redis)\n"
 "  --capacity N         events kept per session (default 1000)\n"
 "  --max-event-bytes N  largest event; larger POSTs get 413 (default 65536)\n"
 "  --heartbeat-ms N     ': ping' to idle streams every N ms (default 15000)\n"
@@ -1120,7 +1143,13 @@ usage(FILE *f)
 "  --close-every K      test switch: end each stream after K events\n"
 "  --max-connections N  connection limit (default 10000)\n"
 "  --exit-after-ms N    test switch: shut down cleanly after N ms, as on\n"
-"                       SIGTERM (a test that dies leaves no server behind)\n");
+"                       SIGTERM (a test that dies leaves no server behind)\n"
+"  --redis-node NODE    with --store redis: HOST:PORT or unix:/PATH; repeat\n"
+"                       to spread sessions over several nodes (every server\n"
+"                       must list the same ones; default 127.0.0.1:6379)\n"
+"  --redis-prefix P     key prefix in Redis (default evs:)\n"
+"  --redis-ttl-ms N     a session's keys expire N ms after its last append\n"
+"                       (default 0: never)\n");
 }
 
 static bool
@@ -1151,6 +1180,9 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "close-every", required_argument, NULL, 'C' },
 		{ "max-connections", required_argument, NULL, 'M' },
 		{ "exit-after-ms", required_argument, NULL, 'X' },
+		{ "redis-node", required_argument, NULL, 'N' },
+		{ "redis-prefix", required_argument, NULL, 'P' },
+		{ "redis-ttl-ms", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1187,7 +1219,22 @@ parse_options(int argc, char **argv, struct options *o)
 		          o->max_connections = (unsigned)v; break;
 		case 'X': ok = parse_uint(optarg, UINT32_MAX, &v);
 		          o->exit_after_ms = (unsigned)v; break;
+		case 'N':
+			if (o->redis_node_count == MAX_REDIS_NODES) {
+				fprintf(stderr, "evs-sse-server: at most %d "
+				    "--redis-node\n", MAX_REDIS_NODES);
+				return -1;
+			}
+			o->redis_nodes[o->redis_node_count++] = optarg;
+			break;
+		case 'P': o->redis_prefix = optarg; break;
+		case 'T': ok = parse_uint(optarg, REDIS_TTL_MAX_MS, &v);
+		          o->redis_ttl_ms = v; break;
 		default: usage(stderr); return -1;
+		}
+		if (ch == 'N' || ch == 'P' || ch == 'T') {
+			if (o->redis_option == NULL)
+				o->redis_option = longs[idx].name;
 		}
 		if (!ok) {
 			fprintf(stderr, "evs-sse-server: bad value '%s' for --%s\n",
@@ -1199,50 +1246,148 @@ parse_options(int argc, char **argv, struct options *o)
 		usage(stderr);
 		return -1;
 	}
+	if (o->redis_option != NULL && strcmp(o->store, "redis") != 0) {
+		fprintf(stderr, "evs-sse-server: --%s needs --store redis\n",
+		    o->redis_option);
+		return -1;
+	}
 	return 0;
 }
 
 /* The stores a caching composer borrows; destroyed after it. */
 static struct evs_store *borrowed[2];
 
+/* `extra`: EVS_CACHING_OVERHEAD for a composer's cache, whose events carry
+ * the composer's header in front of the payload (<evstore/caching.h>). */
 static int
-make_memory(const struct options *o, struct evs_store **out)
+make_memory(const struct options *o, size_t extra, struct evs_store **out)
 {
 	struct evs_memory_opts mo = {
 		.max_events_per_session = o->capacity,
-		.max_event_bytes = o->max_event_bytes,
+		.max_event_bytes = o->max_event_bytes + extra,
 		.producers = EVS_MULTI_PRODUCER,
 	};
 
 	return evs_memory_store_create(&mo, out);
 }
 
+#if EVS_HAVE_REDIS
+_Static_assert(MAX_REDIS_NODES <= EVS_REDIS_MAX_NODES,
+    "more --redis-node than the Redis store takes");
+
+/* One report per ERROR_REPORT_NS; the next one says how many it skipped. */
+static atomic_uint_fast64_t err_next_ns;
+static atomic_uint_fast64_t err_skipped;
+
+/*
+ * The Redis store's on_error: runs in whichever thread's call failed, maybe
+ * in several at once, so a Redis outage does not flood stderr: the thread
+ * that wins the compare-and-swap on err_next_ns prints, the others count.
+ */
+static void
+on_redis_error(int err, const char *node, const char *text, void *arg)
+{
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	/* Relaxed (all three): the value only elects the thread that prints;
+	 * nothing else is published through it.  A report lost to a race
+	 * is counted in err_skipped. */
+	uint64_t next = atomic_load_explicit(&err_next_ns, memory_order_relaxed);
+
+	if (now < next || !atomic_compare_exchange_strong_explicit(&err_next_ns,
+	    &next, now + ERROR_REPORT_NS, memory_order_relaxed,
+	    memory_order_relaxed)) {
+		/* Relaxed: a counter, read by the next report only. */
+		atomic_fetch_add_explicit(&err_skipped, 1, memory_order_relaxed);
+		return;
+	}
+	/* Relaxed: a counter; an increment racing with this exchange is
+	 * reported by the next report instead. */
+	uint64_t skipped = atomic_exchange_explicit(&err_skipped, 0,
+	    memory_order_relaxed);
+
+	if (skipped > 0)
+		fprintf(stderr, "evs-sse-server: redis %s: %s: %s (and %" PRIu64
+		    " more since the last report)\n", node,
+		    evs_strerror_name(err), text, skipped);
+	else
+		fprintf(stderr, "evs-sse-server: redis %s: %s: %s\n", node,
+		    evs_strerror_name(err), text);
+}
+
+static int
+make_redis(const struct options *o, struct evs_store **out)
+{
+	struct evs_redis_opts ro = {
+		.nodes = o->redis_node_count > 0 ? o->redis_nodes : NULL,
+		.node_count = o->redis_node_count,
+		.key_prefix = o->redis_prefix,
+		.max_events_per_session = o->capacity,
+		.max_event_bytes = o->max_event_bytes,
+		.session_ttl_ms = o->redis_ttl_ms,
+		.on_error = on_redis_error,
+	};
+	struct evs_log_info li;
+	int rc;
+
+	rc = evs_redis_store_create(&ro, &borrowed[1]);
+	if (rc == EVS_EINVAL) {
+		fprintf(stderr, "evs-sse-server: bad Redis options: each "
+		    "--redis-node is HOST:PORT or unix:/PATH, listed once; "
+		    "--redis-prefix has no '{' and at most %d bytes\n",
+		    EVS_REDIS_KEY_PREFIX_MAX);
+		return rc;
+	}
+	if (rc == 0)
+		rc = make_memory(o, EVS_CACHING_OVERHEAD, &borrowed[0]);
+	if (rc == 0)
+		rc = evs_caching_store_create(borrowed[0], borrowed[1], out);
+	if (rc != 0)
+		return rc;
+	/* The store connects lazily.  Say at once if Redis is not there (the
+	 * reason went to on_redis_error), but serve anyway: the store
+	 * reconnects by itself, and requests get 503 until then. */
+	if (evs_store_info(borrowed[1], "evs-sse-server:probe", &li) != 0)
+		fprintf(stderr, "evs-sse-server: Redis is not reachable yet; "
+		    "requests get 503 until it is\n");
+	return 0;
+}
+#endif
+
 static int
 make_store(const struct options *o, struct evs_store **out)
 {
-	int rc;
+	int rc = EVS_EINVAL;
 
 	if (strcmp(o->store, "memory") == 0)
-		return make_memory(o, out);
+		return make_memory(o, 0, out);
 	if (strcmp(o->store, "caching") == 0) {
 		/* A memory cache over a memory "backend": the composer's
-		 * behaviour without a server to run.  The Redis backend joins
-		 * here with its own options. */
-		rc = make_memory(o, &borrowed[0]);
+		 * behaviour without a server to run. */
+		rc = make_memory(o, EVS_CACHING_OVERHEAD, &borrowed[0]);
 		if (rc == 0)
-			rc = make_memory(o, &borrowed[1]);
+			rc = make_memory(o, 0, &borrowed[1]);
 		if (rc == 0)
 			rc = evs_caching_store_create(borrowed[0], borrowed[1], out);
-		if (rc != 0) {
-			evs_store_destroy(borrowed[0]);
-			evs_store_destroy(borrowed[1]);
-			borrowed[0] = borrowed[1] = NULL;
-		}
-		return rc;
+	} else if (strcmp(o->store, "redis") == 0) {
+#if EVS_HAVE_REDIS
+		rc = make_redis(o, out);
+#else
+		fprintf(stderr, "evs-sse-server: --store redis: this evstore was "
+		    "built without the Redis store (hiredis was not found at "
+		    "build time); run scripts/setup.sh and build again\n");
+		return EVS_EINVAL;
+#endif
+	} else {
+		fprintf(stderr, "evs-sse-server: unknown --store %s (memory, "
+		    "caching, redis)\n", o->store);
+		return EVS_EINVAL;
 	}
-	fprintf(stderr, "evs-sse-server: --store %s is not available (memory, "
-	    "caching; redis joins with its own options)\n", o->store);
-	return EVS_EINVAL;
+	if (rc != 0) {
+		evs_store_destroy(borrowed[0]);
+		evs_store_destroy(borrowed[1]);
+		borrowed[0] = borrowed[1] = NULL;
+	}
+	return rc;
 }
 
 static void
@@ -1251,6 +1396,15 @@ destroy_store(void)
 	evs_store_destroy(srv.store);
 	evs_store_destroy(borrowed[0]);
 	evs_store_destroy(borrowed[1]);
+#if EVS_HAVE_REDIS
+	/* Relaxed: every thread that could report has stopped. */
+	uint64_t skipped = atomic_load_explicit(&err_skipped,
+	    memory_order_relaxed);
+
+	if (skipped > 0)
+		fprintf(stderr, "evs-sse-server: %" PRIu64 " more Redis errors "
+		    "since the last report\n", skipped);
+#endif
 }
 
 /* Room for the connections, and a few descriptors for the rest. */

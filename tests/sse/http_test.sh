@@ -4,7 +4,11 @@
 # reset event (truncated, foreign epoch, purged log, unparsable id),
 # heartbeats, bad input, and a clean shutdown with a parked stream.
 #
-# Usage: http_test.sh PATH/TO/evs-sse-server [STORE]   (STORE: memory, caching)
+# Usage: http_test.sh PATH/TO/evs-sse-server [STORE]
+#   STORE: memory (default), caching, or redis.  With redis the script starts
+#   its own two redis-server nodes (one on a free loopback TCP port, one on a
+#   unix socket, no persistence), runs every check against --store redis over
+#   both, and adds the cross-instance checks: two servers on the same Redis.
 # Loopback only, free ports (--port 0), every curl bounded by --max-time;
 # every process started here is stopped on exit.
 set -uo pipefail
@@ -13,13 +17,32 @@ server=${1:?usage: http_test.sh PATH/TO/evs-sse-server [STORE]}
 store=${2:-memory}
 command -v curl >/dev/null || { echo "FAIL: curl not found: run scripts/setup.sh"; exit 1; }
 [ -x "$server" ] || { echo "FAIL: $server is not executable"; exit 1; }
+if [ "$store" == redis ]; then
+  for prog in redis-server redis-cli timeout; do
+    command -v "$prog" >/dev/null ||
+      { echo "FAIL: $prog not found: run scripts/setup.sh"; exit 1; }
+  done
+fi
 
 tmp=$(mktemp -d)
 pids=()
+redis_pids=()
+# stop_bounded PID: SIGTERM, then SIGKILL if it is still there after 5 s.
+stop_bounded() {
+  kill -TERM "$1" 2>/dev/null
+  for _ in $(seq 1 100); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -KILL "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
 cleanup() {
   local p
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  # Redis last: the servers above may still have been talking to it.
+  for p in "${redis_pids[@]}"; do stop_bounded "$p"; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -34,11 +57,58 @@ check() {  # check NAME EXPECTED ACTUAL
 got:      $3"; fi
 }
 
+# start_redis NAME tcp|unix: a redis-server of our own, without persistence;
+# sets NODE (for --redis-node) and RCLI (redis-cli arguments to reach it).
+# A TCP port is picked at random below the ephemeral range; if it is taken,
+# redis-server exits and another is tried.
+start_redis() {
+  local name=$1 kind=$2 dir="$tmp/$1" pid
+  local -a where
+  mkdir -p "$dir"
+  for _ in 1 2 3 4 5; do
+    if [ "$kind" == unix ]; then
+      where=(--port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700)
+      RCLI=(-s "$dir/redis.sock")
+      NODE="unix:$dir/redis.sock"
+    else
+      local port=$((10000 + RANDOM % 20000))
+      where=(--port "$port" --bind 127.0.0.1)
+      RCLI=(-h 127.0.0.1 -p "$port")
+      NODE="127.0.0.1:$port"
+    fi
+    # timeout: even if this script is killed, the server goes away.
+    timeout 175 redis-server "${where[@]}" --save "" --appendonly no \
+      --dir "$dir" --logfile "$dir/redis.log" --daemonize no &
+    pid=$!
+    for _ in $(seq 1 200); do          # up to 10 s
+      kill -0 "$pid" 2>/dev/null || break
+      if [ "$(redis-cli "${RCLI[@]}" ping 2>/dev/null)" == PONG ]; then
+        redis_pids+=("$pid")
+        return 0
+      fi
+      sleep 0.05
+    done
+    stop_bounded "$pid"
+  done
+  echo "FAIL: redis-server ($name) did not start"; cat "$dir/redis.log"; exit 1
+}
+
+store_args=()
+if [ "$store" == redis ]; then
+  start_redis r1 tcp
+  node1=$NODE; cli1=("${RCLI[@]}")
+  start_redis r2 unix
+  node2=$NODE; cli2=("${RCLI[@]}")
+  redis_ttl=600000
+  store_args=(--redis-node "$node1" --redis-node "$node2"
+              --redis-prefix sse-test: --redis-ttl-ms "$redis_ttl")
+fi
+
 # start_server NAME ARGS...: sets URL and SPID.
 start_server() {
   local name=$1; shift
   # --exit-after-ms: even if this script is killed, the server goes away.
-  "$server" --port 0 --store "$store" --exit-after-ms 150000 "$@" \
+  "$server" --port 0 --store "$store" "${store_args[@]}" --exit-after-ms 150000 "$@" \
     >"$tmp/$name.out" 2>"$tmp/$name.err" &
   SPID=$!
   pids+=("$SPID")
@@ -170,6 +240,62 @@ check "DELETE /: 405" 405 "$(status -X DELETE "${URL}")"
 check "GET / (demo page): 200" 200 "$(status "${URL}")"
 check "empty POST is an event" 200 "$(status -X POST "${URL}events?session=empty")"
 kill -0 "$SPID" 2>/dev/null && ok "server alive after bad input" || fail "server died"
+
+# ---- redis: two servers over one Redis --------------------------------------
+if [ "$store" == redis ]; then
+  A_URL=$URL; A_PID=$SPID
+  start_server second --capacity 100 --max-event-bytes 1024 --heartbeat-ms 300 --retry-ms 250
+  B_URL=$URL; B_PID=$SPID
+
+  URL=$A_URL
+  got=""; for i in $(seq 1 10); do got+="$(post xi "x $i") "; done
+  check "POST to server A: ids 1..10" "$(seq -s ' ' 1 10) " "$got"
+  EA=$(epoch_of xi)
+  URL=$B_URL
+  check "server B reports A's epoch" "$EA" "$(epoch_of xi)"
+
+  curl -sS -N --max-time 1 -H "Last-Event-ID: $EA-4" "${B_URL}events?session=xi" >"$tmp/xb" 2>/dev/null
+  check "Last-Event-ID from A, resumed on B: same epoch, 5..10, no gap" \
+    "$(for i in $(seq 5 10); do printf '%s-%s ' "$EA" "$i"; done)" \
+    "$(sed -n 's/^id: //p' "$tmp/xb" | tr -d '\r' | tr '\n' ' ')"
+  grep -q '^event: reset' "$tmp/xb" && fail "no reset when resuming on B" "$(cat "$tmp/xb")" \
+    || ok "no reset when resuming on B"
+
+  # B hears of A's appends at its next replay, forced by the heartbeat.
+  curl -sS -N --max-time 3 -H "Last-Event-ID: $EA-10" "${B_URL}events?session=xi" >"$tmp/xl" 2>/dev/null &
+  cpid=$!
+  pids+=("$cpid")
+  URL=$A_URL
+  for i in $(seq 11 20); do post xi "x $i" >/dev/null; done
+  wait "$cpid"
+  check "live on B while A appends: 11..20 exactly once" "$(seq -s ' ' 11 20)" "$(ids_of "$tmp/xl")"
+
+  # A's cache holds 1..20; an append through B must not be missed by it.
+  URL=$B_URL
+  check "POST to server B continues the log" 21 "$(post xi "x 21")"
+  curl -sS -N --max-time 1 -H "Last-Event-ID: $EA-18" "${A_URL}events?session=xi" >"$tmp/xa" 2>/dev/null
+  check "resumed on A after B appended: 19 20 21" "19 20 21" "$(ids_of "$tmp/xa")"
+
+  check "DELETE through B" 200 "$(status -X DELETE "${B_URL}events?session=xi")"
+  URL=$A_URL
+  check "POST to A after B purged: a new log from 1" 1 "$(post xi "new")"
+  EN=$(epoch_of xi)
+  URL=$B_URL
+  [ "$EN" != "$EA" ] && [ "$EN" == "$(epoch_of xi)" ] && ok "both servers see the new epoch" \
+    || fail "epoch after purge" "old $EA, A $EN, B $(epoch_of xi)"
+
+  ttl=$(redis-cli "${cli1[@]}" pttl 'sse-test:{xi}:m'; redis-cli "${cli2[@]}" pttl 'sse-test:{xi}:m')
+  ttl=$(printf '%s\n' "$ttl" | sort -n | tail -1)
+  [ "$ttl" -gt 0 ] 2>/dev/null && [ "$ttl" -le "$redis_ttl" ] \
+    && ok "keys carry --redis-prefix and --redis-ttl-ms" || fail "key TTL" "$ttl"
+  n1=$(redis-cli "${cli1[@]}" dbsize); n2=$(redis-cli "${cli2[@]}" dbsize)
+  [ "${n1:-0}" -gt 0 ] && [ "${n2:-0}" -gt 0 ] && ok "sessions spread over both --redis-node" \
+    || fail "sessions on both nodes" "node 1: $n1 keys, node 2: $n2 keys"
+
+  kill -TERM "$B_PID"; wait "$B_PID"
+  check "server B: exit 0" 0 "$?"
+  URL=$A_URL; SPID=$A_PID
+fi
 
 # ---- clean shutdown with parked streams -------------------------------------
 for n in 1 2 3; do
