@@ -1569,7 +1569,7 @@ cache_trial(struct inst *in, int mode, uint64_t dur)
 static void
 scen_caching(void)
 {
-	struct bench_store_opts so = { 1000, 4096 };
+	struct bench_store_opts so = { 1000, 4096 }, cso = so;
 	struct inst mem, cache;
 	struct evs_caching_stats st0, st1;
 	const char *names[3] = { "memory-multi", "caching hit", "caching miss" };
@@ -1585,7 +1585,10 @@ scen_caching(void)
 	    opt.reps, opt.trial_ms);
 	inst_create(&contenders[0], &so, &mem);
 	memset(&cache, 0, sizeof(cache));
-	if ((err = mk_multi(&so, &cache)) != 0) {
+#ifdef EVS_CACHING_OVERHEAD
+	cso.max_bytes += EVS_CACHING_OVERHEAD;   /* the cache holds a header too */
+#endif
+	if ((err = mk_multi(&cso, &cache)) != 0) {
 		out("caching: cannot create the cache store: %s\n", evs_strerror(err));
 		inst_destroy(&mem);
 		return;
