@@ -33,6 +33,7 @@ bugs=(
   "publish_before_write|gcc|thread|payload copied after the slot was published"
   "free_before_gp|gcc|address|evicted records freed at once, not after an RCU grace period"
   "purge_free_early|gcc|address|purged session freed at once, not after an RCU grace period"
+  "reuse_before_gp|gcc|thread|evicted record reused by the next append at once, not after an RCU grace period"
   "skip_seq_check|gcc||reader trusts a slot without checking its record's seq"
   "truncated_off_by_one|gcc||replay reports truncated when only after_id itself was evicted"
 )

@@ -45,6 +45,7 @@
  * stress tests can show they catch them; normal builds never define them.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -233,29 +234,83 @@ read_unlock(void)
 	rcu_read_unlock();
 }
 
-/* ---- retiring evicted records -------------------------------------------- */
+/* ---- retiring and recycling evicted records -------------------------------- */
 
 /*
  * An evicted record may still be read by a replay that loaded its slot
- * before the eviction, so it is freed after a grace period.  One call_rcu
- * per record would put a 16-byte rcu_head in every record and a queue
- * operation on every append; instead each thread collects the records it
- * evicts in a batch and hands the batch to call_rcu when it is full.  A
- * thread's partial batch is freed when the thread exits, or by destroy for
- * the thread that calls it.
+ * before the eviction, so it may be reused or freed only after a grace
+ * period.  Each thread (a "reclaimer") collects the records it evicts in a
+ * batch and hands the full batch to call_rcu: one queue operation per
+ * RETIRE_BATCH appends, and no rcu_head in each record.
+ *
+ * When the grace period is over, the callback does not free the records on
+ * liburcu's worker thread: glibc's free of memory that another thread
+ * allocated costs 10-20x a local one here (docs/PERFORMANCE.md).  It pushes
+ * the batch back onto its owner's `ready` stack.  The owner moves what it
+ * finds there to its private `reuse` list, and its next appends take their
+ * records from that list instead of calling malloc; a record that does not
+ * fit is freed locally.  Grace periods end in bursts (every batch queued
+ * during one comes back at once), so an owner may hold up to READY_MAX
+ * batches and READY_BYTES bytes this way; past that the callback frees the
+ * batch itself.  That bound is also what an owner that stopped appending
+ * keeps until it exits (its exit drains everything, after rcu_barrier, so
+ * no callback still points at it) or, for the calling thread, until
+ * destroy.
+ *
+ * ASan and fault-injection builds do not recycle: every record is freed,
+ * so ASan's poisoning of freed memory and the injected allocation failures
+ * keep their full power.  TSan builds do recycle, so TSan checks that a
+ * reused record's new contents are ordered after every read of its old ones
+ * (gp_token, then R5/A5).
  */
 #define RETIRE_BATCH 126
+#define READY_MAX 1024                 /* batches an owner may hold */
+#define READY_BYTES (8u << 20)         /* ... and their bytes */
+#define REUSE_TRIES 4                  /* misfits freed before malloc */
+
+#if defined(EVS_FAULT_INJECTION) || defined(__SANITIZE_ADDRESS__)
+#define RECYCLE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RECYCLE 0
+#endif
+#endif
+#ifndef RECYCLE
+#define RECYCLE 1
+#endif
+
+struct reclaimer;
 
 struct retire_batch {
 	struct rcu_head rcu;
+	struct reclaimer *owner;
+	struct retire_batch *next;    /* in owner->ready or owner->reuse */
+	uint64_t bytes;               /* sum of the records' sizes */
 	unsigned n;
 	void *p[RETIRE_BATCH];
 };
 
-static __thread struct retire_batch *tls_batch;
+struct reclaimer {
+	struct retire_batch *cur;     /* being filled; owner only */
+	struct retire_batch *spare;   /* an empty batch to reuse; owner only */
+	struct retire_batch *reuse;   /* grace period over, records to reuse;
+	                                 owner only */
+	struct retire_batch *ready;   /* grace period over: pushed by callbacks,
+	                                 taken whole by the owner */
+	uint64_t held;                /* batches on ready + reuse (approximate) */
+	uint64_t held_bytes;          /* their bytes (approximate) */
+};
+
+static _Thread_local struct reclaimer *tls_rc;
 static pthread_key_t retire_key;
 static pthread_once_t retire_once = PTHREAD_ONCE_INIT;
 static int retire_key_err;
+
+static inline size_t
+rec_size(const struct rec *r)
+{
+	return REC_HDR + r->len;
+}
 
 static void
 batch_free(struct retire_batch *b)
@@ -266,30 +321,122 @@ batch_free(struct retire_batch *b)
 }
 
 static void
-batch_free_cb(struct rcu_head *head)
+batch_done_cb(struct rcu_head *head)
 {
-	/* Pairs with the releases in read_unlock() and before call_rcu. */
+	struct retire_batch *b = caa_container_of(head, struct retire_batch, rcu);
+	struct reclaimer *rc;
+
+	/* Pairs with the releases in read_unlock() and retire_flush(): every
+	 * reader that could see these records has left, and the batch is
+	 * complete. */
 	evs__tsan_acquire(&gp_token);
-	batch_free(caa_container_of(head, struct retire_batch, rcu));
-	evs__tsan_release(&cb_token);   /* pairs with mem_destroy() */
+	rc = b->owner;
+	/* Relaxed uses: soft bounds; nothing is published through them. */
+	if (!RECYCLE || ck_pr_load_64(&rc->held) >= READY_MAX ||
+	    ck_pr_load_64(&rc->held_bytes) + b->bytes > READY_BYTES) {
+		batch_free(b);   /* the owner holds enough already */
+	} else {
+		struct retire_batch *top;
+
+		ck_pr_inc_64(&rc->held);
+		(void)ck_pr_faa_64(&rc->held_bytes, b->bytes);
+		do {
+			top = ck_pr_load_ptr(&rc->ready);
+			b->next = top;
+			/* R5: pairs with A5 in reclaim_ready(): the batch and its
+			 * records (and every reader's last access to them, via
+			 * gp_token) happen before the owner reuses them. */
+			ck_pr_fence_store_atomic();
+		} while (!ck_pr_cas_ptr(&rc->ready, top, b));
+	}
+	evs__tsan_release(&cb_token);   /* pairs with rcu_barrier() callers */
 }
 
-/* Thread exit: the batch's records may still be read by other threads'
- * replays, so wait for a grace period (blocking is fine here: this is not
- * an append or replay path), then free. */
+/* Done with a batch from the reuse list: keep it as the spare or free it.
+ * Its records are gone (reused or freed). */
+static void
+batch_retire_empty(struct reclaimer *rc, struct retire_batch *b)
+{
+	/* Relaxed uses: counts only. */
+	ck_pr_dec_64(&rc->held);
+	(void)ck_pr_faa_64(&rc->held_bytes, (uint64_t)0 - b->bytes);
+	b->n = 0;
+	b->bytes = 0;
+	if (rc->spare == NULL)
+		rc->spare = b;
+	else
+		free(b);
+}
+
+/* Move the batches whose grace period is over to the reuse list.  Owner
+ * only. */
+static void
+reclaim_ready(struct reclaimer *rc)
+{
+	/* A5: pairs with R5 in batch_done_cb(). */
+	struct retire_batch *b = ck_pr_fas_ptr(&rc->ready, NULL);
+
+	ck_pr_fence_acquire();
+	while (b != NULL) {
+		struct retire_batch *next = b->next;
+
+		b->next = rc->reuse;
+		rc->reuse = b;
+		b = next;
+	}
+}
+
+/* Free everything a reclaimer holds.  No callback may still refer to it
+ * (call after rcu_barrier()). */
+static void
+reclaimer_drain(struct reclaimer *rc)
+{
+	reclaim_ready(rc);
+	while (rc->reuse != NULL) {
+		struct retire_batch *b = rc->reuse;
+
+		rc->reuse = b->next;
+		for (unsigned i = 0; i < b->n; i++)
+			free(b->p[i]);
+		b->n = 0;
+		batch_retire_empty(rc, b);
+	}
+	free(rc->spare);
+	rc->spare = NULL;
+}
+
+static void
+retire_flush(struct reclaimer *rc)
+{
+	struct retire_batch *b = rc->cur;
+
+	if (b == NULL || b->n == 0)
+		return;
+	rc->cur = NULL;
+	b->owner = rc;
+	/* Pairs with the acquire in batch_done_cb(): our own writes to these
+	 * records happen before their reuse or free. */
+	evs__tsan_release(&gp_token);
+	call_rcu(&b->rcu, batch_done_cb);
+}
+
+/* Thread exit: hand the partial batch to call_rcu, wait until every
+ * callback for this thread's batches has run (blocking is fine here: this
+ * is not an append or replay path), then free it all. */
 static void
 retire_thread_exit(void *arg)
 {
-	struct retire_batch *b = arg;
+	struct reclaimer *rc = arg;
 
-	tls_batch = NULL;
-	if (b == NULL)
+	tls_rc = NULL;
+	if (rc == NULL)
 		return;
-	if (b->n > 0) {
-		synchronize_rcu();
-		evs__tsan_acquire(&gp_token);
-	}
-	batch_free(b);
+	retire_flush(rc);
+	rcu_barrier();
+	evs__tsan_acquire(&cb_token);
+	reclaimer_drain(rc);
+	free(rc->cur);
+	free(rc);
 }
 
 static void
@@ -298,60 +445,110 @@ retire_key_init(void)
 	retire_key_err = pthread_key_create(&retire_key, retire_thread_exit);
 }
 
-/* Make sure the calling thread can retire one record without allocating.
- * Called before an append takes effect, so ENOMEM changes nothing. */
-static int
+/* The calling thread's reclaimer, ready to retire one record without
+ * allocating; NULL when out of memory.  Called before an append takes
+ * effect, so ENOMEM changes nothing. */
+static struct reclaimer *
 retire_reserve(void)
 {
-	struct retire_batch *b;
+	struct reclaimer *rc = tls_rc;
 
-	if (evs__likely(tls_batch != NULL))
-		return 0;
-	(void)pthread_once(&retire_once, retire_key_init);
-	if (retire_key_err != 0)
-		return EVS_ENOMEM;
-	b = evs__malloc(sizeof(*b));
-	if (b == NULL)
-		return EVS_ENOMEM;
-	b->n = 0;
-	if (pthread_setspecific(retire_key, b) != 0) {
-		free(b);
-		return EVS_ENOMEM;
+	if (evs__unlikely(rc == NULL)) {
+		(void)pthread_once(&retire_once, retire_key_init);
+		if (retire_key_err != 0)
+			return NULL;
+		rc = evs__calloc(1, sizeof(*rc));
+		if (rc == NULL)
+			return NULL;
+		if (pthread_setspecific(retire_key, rc) != 0) {
+			free(rc);
+			return NULL;
+		}
+		tls_rc = rc;
 	}
-	tls_batch = b;
-	return 0;
+	if (evs__unlikely(rc->cur == NULL)) {
+		if (rc->spare != NULL) {
+			rc->cur = rc->spare;
+			rc->spare = NULL;
+		} else {
+			rc->cur = evs__malloc(sizeof(*rc->cur));
+			if (rc->cur == NULL)
+				return NULL;
+			rc->cur->n = 0;
+			rc->cur->bytes = 0;
+		}
+	}
+	return rc;
 }
 
-static void
-retire_flush(void)
-{
-	struct retire_batch *b = tls_batch;
+/* A record with room for len payload bytes: one whose grace period is over
+ * when it fits, else a new one.  NULL when out of memory. */
+#ifdef EVS_BUG_REUSE_BEFORE_GP
+/* INJECTED BUG (tests only): the record this thread evicted last, reused by
+ * its next append at once instead of after a grace period. */
+static _Thread_local struct rec *bug_early;
+#endif
 
-	if (b == NULL || b->n == 0)
-		return;
-	tls_batch = NULL;
-	(void)pthread_setspecific(retire_key, NULL);
-	/* Pairs with the acquire in batch_free_cb(): our own writes to these
-	 * records happen before their free. */
-	evs__tsan_release(&gp_token);
-	call_rcu(&b->rcu, batch_free_cb);
+static inline struct rec *
+rec_alloc(struct reclaimer *rc, size_t len)
+{
+	size_t need = REC_HDR + len;
+	unsigned tries = 0;
+
+#ifdef EVS_BUG_REUSE_BEFORE_GP
+	if (bug_early != NULL && malloc_usable_size(bug_early) >= need) {
+		struct rec *r = bug_early;
+
+		bug_early = NULL;
+		return r;
+	}
+#endif
+
+	/* Relaxed peek: A5 in reclaim_ready() does the acquiring. */
+	if (rc->reuse == NULL && ck_pr_load_ptr(&rc->ready) != NULL)
+		reclaim_ready(rc);
+	while (rc->reuse != NULL && tries < REUSE_TRIES) {
+		struct retire_batch *b = rc->reuse;
+
+		if (b->n == 0) {
+			rc->reuse = b->next;
+			batch_retire_empty(rc, b);
+			continue;
+		}
+		struct rec *r = b->p[--b->n];
+		size_t have = malloc_usable_size(r);
+
+		if (have >= need && have <= 2 * need + 64)
+			return r;
+		free(r);   /* a poor fit: let malloc find a better one */
+		tries++;
+	}
+	return evs__malloc(need);
 }
 
 /* Retire a record; retire_reserve() succeeded earlier in this call. */
 static inline void
-retire(struct rec *r)
+retire(struct reclaimer *rc, struct rec *r)
 {
-	struct retire_batch *b = tls_batch;
+	struct retire_batch *b = rc->cur;
 
 #ifdef EVS_BUG_FREE_BEFORE_GP
 	/* INJECTED BUG (tests only): free the evicted record at once instead
 	 * of after a grace period; a replay may still be reading it. */
+	(void)b;
 	free(r);
 	return;
 #endif
+#ifdef EVS_BUG_REUSE_BEFORE_GP
+	if (bug_early == NULL) {
+		bug_early = r;
+		return;
+	}
+#endif
 	b->p[b->n++] = r;
+	b->bytes += rec_size(r);
 	if (b->n == RETIRE_BATCH)
-		retire_flush();
+		retire_flush(rc);
 }
 
 /* ---- the session table ---------------------------------------------------- */
@@ -478,6 +675,7 @@ append_common(struct evs_memory_store *m, const char *key, size_t keylen,
               bool assign, uint64_t id, const void *data, size_t len,
               uint64_t *out_id)
 {
+	struct reclaimer *rc;
 	struct session *ss;
 	struct rec *r, *cur;
 	uint64_t cap = m->cap;
@@ -485,7 +683,10 @@ append_common(struct evs_memory_store *m, const char *key, size_t keylen,
 
 	if (len > m->max_bytes)
 		return EVS_ETOOBIG;
-	r = evs__malloc(REC_HDR + len);
+	rc = retire_reserve();
+	if (rc == NULL)
+		return EVS_ENOMEM;
+	r = rec_alloc(rc, len);
 	if (r == NULL)
 		return EVS_ENOMEM;
 #ifndef EVS_BUG_PUBLISH_BEFORE_WRITE
@@ -494,10 +695,6 @@ append_common(struct evs_memory_store *m, const char *key, size_t keylen,
 #endif
 	r->len = (uint32_t)len;
 	r->ts = evs__now_ns();
-	if (retire_reserve() != 0) {
-		free(r);
-		return EVS_ENOMEM;
-	}
 
 	read_lock();
 	ss = session_get(m, key, keylen);
@@ -616,7 +813,7 @@ append_common(struct evs_memory_store *m, const char *key, size_t keylen,
 		memcpy(r->data, data, len);
 #endif
 	if (cur != NULL)
-		retire(cur);
+		retire(rc, cur);
 	read_unlock();
 	if (out_id != NULL)
 		*out_id = id;
@@ -880,12 +1077,15 @@ mem_destroy(struct evs_store *s)
 		}
 	}
 	read_unlock();
-	retire_flush();
+	if (tls_rc != NULL)
+		retire_flush(tls_rc);
 	/* Wait for every callback queued so far: purged sessions, our retired
 	 * records and the sessions just removed. */
 	rcu_barrier();
 	evs__tsan_acquire(&gp_token);
 	evs__tsan_acquire(&cb_token);   /* the callbacks are done with m */
+	if (tls_rc != NULL)
+		reclaim_ready(tls_rc);   /* our batches: into the pool or freed */
 	(void)cds_lfht_destroy(m->table, NULL);
 	free(m);
 }

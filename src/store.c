@@ -164,22 +164,53 @@ fold(uint64_t a, uint64_t b)
 #define H_K1 UINT64_C(0xc2b2ae3d27d4eb4f)
 #define H_K2 UINT64_C(0x165667b19e3779f9)
 
+static inline uint64_t
+read32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/*
+ * Keys of up to 16 bytes (most session ids) are read as two possibly
+ * overlapping words, with no loop and no copy; longer keys are folded 16
+ * bytes at a time and end with the last 16 bytes.  The length and the seed
+ * enter the last two folds.
+ */
 uint64_t
 evs__hash(const void *key, size_t len, uint64_t seed)
 {
 	const unsigned char *p = key;
-	uint64_t h = seed ^ fold(len + H_K0, H_K1);
-	unsigned char tail[16];
-	size_t n = len;
+	uint64_t a, b, h = seed;
 
-	while (n > 16) {
-		h = fold(read64(p) ^ H_K1 ^ h, read64(p + 8) ^ H_K2);
-		p += 16;
-		n -= 16;
+	if (len <= 16) {
+		if (len >= 8) {
+			a = read64(p);
+			b = read64(p + len - 8);
+		} else if (len >= 4) {
+			a = read32(p);
+			b = read32(p + len - 4);
+		} else if (len > 0) {
+			a = (uint64_t)p[0] << 16 | (uint64_t)p[len >> 1] << 8 |
+			    p[len - 1];
+			b = 0;
+		} else {
+			a = b = 0;
+		}
+	} else {
+		size_t n = len;
+
+		while (n > 16) {
+			h = fold(read64(p) ^ H_K1 ^ h, read64(p + 8) ^ H_K2);
+			p += 16;
+			n -= 16;
+		}
+		a = read64(p + n - 16);
+		b = read64(p + n - 8);
 	}
-	memset(tail, 0, sizeof(tail));
-	memcpy(tail, p, n);
-	h = fold(read64(tail) ^ H_K1 ^ h, read64(tail + 8) ^ H_K2 ^ len);
+	h = fold(a ^ H_K1 ^ h, b ^ H_K2 ^ (uint64_t)len);
 	return fold(h ^ H_K0, H_K1 ^ seed);
 }
 

@@ -59,6 +59,18 @@ ck_pr_inc_64(uint64_t *target)
 	(void)__atomic_fetch_add(target, 1, __ATOMIC_SEQ_CST);
 }
 
+static inline void
+ck_pr_dec_64(uint64_t *target)
+{
+	(void)__atomic_fetch_sub(target, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void *
+ck_pr_fas_ptr(void *target, void *v)
+{
+	return __atomic_exchange_n((void **)target, v, __ATOMIC_SEQ_CST);
+}
+
 #define EVS_TSAN_CK_FENCE(name) \
 	static inline void ck_pr_fence_##name(void) \
 	{ __atomic_signal_fence(__ATOMIC_SEQ_CST); }
