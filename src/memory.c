@@ -47,6 +47,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,12 @@ struct evs_memory_store {
 	uint64_t max_bytes;           /* max payload length */
 	unsigned nseg;
 	bool single_producer;
+	/* Sizing the session table (see "the session table's size" below). */
+	uint64_t nsessions;           /* live sessions: +1 create, -1 purge */
+	uint64_t target;              /* bucket count the resizer should reach */
+	uint32_t stop;                /* set by destroy */
+	sem_t wake;                   /* posted when target or stop changed */
+	pthread_t resizer;
 };
 
 static inline unsigned
@@ -553,6 +560,8 @@ retire(struct reclaimer *rc, struct rec *r)
 
 /* ---- the session table ---------------------------------------------------- */
 
+static void table_check(struct evs_memory_store *m, uint64_t n);
+
 struct key_ref {
 	const char *key;
 	size_t len;
@@ -664,8 +673,82 @@ session_get(struct evs_memory_store *m, const char *key, size_t len)
 		free(ss);
 		ss = caa_container_of(node, struct session, node);
 		evs__tsan_acquire(ss);
+		return ss;
 	}
+	/* Relaxed use of a read-modify-write: a count for sizing only. */
+	table_check(m, ck_pr_faa_64(&m->nsessions, 1) + 1);
 	return ss;
+}
+
+/* ---- the session table's size --------------------------------------------- */
+
+/*
+ * liburcu 0.13's automatic resizing re-evaluates the size only when its
+ * approximate count lands exactly on a power of two, against the size the
+ * inserting thread saw; a grow still in flight can make it miss the only
+ * trigger for the next doubling, and the table stays far too small
+ * (docs/PERFORMANCE.md measured 4-50x slower lookups at 100K-1M sessions).
+ * So the store sizes its table itself: session creation and purge keep a
+ * count of live sessions (one atomic add each; appends to existing
+ * sessions and replays never touch it), and when the count leaves
+ * [target / 8, 2 * target] the thread that noticed sets a new power-of-two
+ * target and posts `wake`.  cds_lfht_resize() blocks, so it cannot run on
+ * an API path: each store has a small resizer thread that sleeps in
+ * sem_wait() and performs the resize.
+ */
+#define TABLE_MIN 1024u
+
+static uint64_t
+pow2_at_least(uint64_t n)
+{
+	return n <= 1 ? 1 : UINT64_C(1) << (64 - __builtin_clzll(n - 1));
+}
+
+static void
+table_check(struct evs_memory_store *m, uint64_t n)
+{
+	/* Relaxed use: the target is a hint for the resizer; sem_post carries
+	 * the wake-up (and its own ordering). */
+	uint64_t t = ck_pr_load_64(&m->target), want = t;
+
+	if (n > 2 * t)
+		want = pow2_at_least(n);
+	else if (t > TABLE_MIN && n < t / 8)
+		want = pow2_at_least(2 * n);
+	if (want < TABLE_MIN)
+		want = TABLE_MIN;
+	/* One thread wins each change; a lost race means another thread set a
+	 * target from a count as recent as ours. */
+	if (want != t && ck_pr_cas_64(&m->target, t, want))
+		(void)sem_post(&m->wake);
+}
+
+static void *
+resizer_main(void *arg)
+{
+	struct evs_memory_store *m = arg;
+	uint64_t size = TABLE_MIN;
+
+	/* cds_lfht_resize() wants a registered RCU thread; with liburcu-bp a
+	 * first read-side section registers it. */
+	rcu_read_lock();
+	rcu_read_unlock();
+	for (;;) {
+		uint64_t t;
+
+		while (sem_wait(&m->wake) != 0 && errno == EINTR)
+			;
+		/* Relaxed uses: sem_post/sem_wait order these loads after the
+		 * stores that preceded the post. */
+		if (ck_pr_load_32(&m->stop) != 0)
+			break;
+		t = ck_pr_load_64(&m->target);
+		if (t != size) {
+			cds_lfht_resize(m->table, (unsigned long)t);
+			size = t;
+		}
+	}
+	return NULL;
 }
 
 /* ---- appending ---------------------------------------------------------- */
@@ -1052,6 +1135,8 @@ mem_purge_session(struct evs_store *s, const char *session, size_t session_len)
 		/* Pairs with the acquire in session_free_cb(). */
 		evs__tsan_release(&gp_token);
 		call_rcu(&ss->rcu, session_free_cb);
+		/* Relaxed use of a read-modify-write: a count for sizing only. */
+		table_check(m, ck_pr_faa_64(&m->nsessions, (uint64_t)-1) - 1);
 	}
 	read_unlock();
 	return 0;
@@ -1065,6 +1150,12 @@ mem_destroy(struct evs_store *s)
 	struct evs_memory_store *m = to_mem(s);
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *node;
+
+	/* Stop the resizer first: no resize may run while the table goes. */
+	ck_pr_store_32(&m->stop, 1);   /* sem_post orders it for sem_wait */
+	(void)sem_post(&m->wake);
+	(void)pthread_join(m->resizer, NULL);
+	(void)sem_destroy(&m->wake);
 
 	read_lock();
 	cds_lfht_for_each(m->table, &iter, node) {
@@ -1138,9 +1229,23 @@ evs_memory_store_create(const struct evs_memory_opts *opts,
 	m->nseg = seg_index(m->cap - 1, &off) + 1;
 	m->seed = evs__random64();
 	m->epoch_base = evs__random64();
-	m->table = cds_lfht_new(1024, 1024, 0,
-	    CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+	m->target = TABLE_MIN;
+	/* No AUTO_RESIZE or ACCOUNTING: the store sizes the table itself
+	 * (table_check), which also spares session creation liburcu's per-CPU
+	 * counter updates. */
+	m->table = cds_lfht_new(TABLE_MIN, TABLE_MIN, 0, 0, NULL);
 	if (m->table == NULL) {
+		free(m);
+		return EVS_ENOMEM;
+	}
+	if (sem_init(&m->wake, 0, 0) != 0) {
+		(void)cds_lfht_destroy(m->table, NULL);
+		free(m);
+		return EVS_ENOMEM;
+	}
+	if (pthread_create(&m->resizer, NULL, resizer_main, m) != 0) {
+		(void)sem_destroy(&m->wake);
+		(void)cds_lfht_destroy(m->table, NULL);
 		free(m);
 		return EVS_ENOMEM;
 	}

@@ -26,10 +26,17 @@
  *     reclaimed, so it accumulates until the callback returns.  Other
  *     threads' appends and replays are not delayed.
  *
+ * Threads: each memory store runs one small background thread that resizes
+ * its session table (liburcu's resize blocks, so it cannot run inside an
+ * API call); it sleeps until the number of sessions has doubled or shrunk
+ * eightfold, and evs_store_destroy() stops it.
+ *
  * Memory: each session keeps at most max_events_per_session events; the
  * ring's slot array grows in segments as it fills, so a session with few
- * events costs little.  Evicted and purged events are freed after a grace
- * period by liburcu's call_rcu thread.
+ * events costs little.  Evicted events are reused or freed after an RCU
+ * grace period by the thread that evicted them (each appending thread keeps
+ * at most 8 MiB of such records for reuse, released when it exits); purged
+ * sessions are freed by liburcu's call_rcu thread.
  */
 #ifndef EVSTORE_MEMORY_H
 #define EVSTORE_MEMORY_H
