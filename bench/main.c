@@ -470,8 +470,17 @@ ids_ensure(size_t n)
 		exit(1);
 	}
 	ids = p;
-	for (size_t i = nids; i < n; i++)
-		snprintf(ids + i * ID_STRIDE, ID_STRIDE, "s%07zu", i);
+	for (size_t i = nids; i < n; i++) {
+		/* "s" + at least 7 digits + NUL: fits up to 10^14 ids; checked,
+		 * because a truncated id would silently alias another session. */
+		int len = snprintf(ids + i * ID_STRIDE, ID_STRIDE, "s%07zu", i);
+
+		if (len < 0 || (size_t)len >= ID_STRIDE) {
+			fprintf(stderr, "evs-bench: session id %zu does not fit in "
+			    "%u bytes\n", i, ID_STRIDE);
+			exit(1);
+		}
+	}
 	nids = n;
 }
 
