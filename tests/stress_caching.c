@@ -35,6 +35,9 @@
 #include <evstore/caching.h>
 #include <evstore/memory.h>
 
+#define STRESS_NAME "stress_caching"
+#include "stress_common.h"
+
 #include "caching_wrap.h"
 
 #define SESSIONS   3
@@ -52,28 +55,12 @@ static struct wrap_ctl ctl;
 static double duration_s = 1.0;
 static bool purging;          /* phase 2; written by main between phases */
 static atomic_bool stop;
-static atomic_ulong checks_passed, checks_failed;
 static _Atomic uint64_t committed[SESSIONS];
 static _Atomic uint64_t table[SESSIONS][TABLE];
 /* Each writer's sequence numbers go on across phases (a phase's threads are
  * joined before the next phase's are created), so per-writer order holds
  * across them. */
 static uint64_t writer_seq[WRITERS];
-
-#define CHECK(cond, ...) do {                                          \
-	if (cond) {                                                    \
-		/* Relaxed: counters, read after the threads are joined. */ \
-		atomic_fetch_add_explicit(&checks_passed, 1,           \
-		    memory_order_relaxed);                             \
-	} else {                                                       \
-		atomic_fetch_add_explicit(&checks_failed, 1,           \
-		    memory_order_relaxed);                             \
-		fprintf(stderr, "stress_caching: check failed at %s:%d: ", \
-		    __FILE__, __LINE__);                               \
-		fprintf(stderr, __VA_ARGS__);                          \
-		fputc('\n', stderr);                                   \
-	}                                                              \
-} while (0)
 
 struct payload {
 	uint32_t session;
@@ -86,26 +73,13 @@ struct payload {
 static uint64_t
 checksum(const struct payload *p)
 {
-	uint64_t x = ((uint64_t)p->session << 32 | p->writer) ^
-	    (p->seq * UINT64_C(0x9e3779b97f4a7c15));
-
-	x ^= x >> 29;
-	return x * UINT64_C(0xbf58476d1ce4e5b9);
+	return stress_checksum(p->session, p->writer, p->seq);
 }
 
 static void
 name(unsigned i, char *buf, size_t n)
 {
 	snprintf(buf, n, "cs-%u", i);
-}
-
-static uint64_t
-xorshift(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
 }
 
 static bool

@@ -32,6 +32,9 @@
 
 #include <evstore/evstore.h>
 
+#define STRESS_NAME "stress"
+#include "stress_common.h"
+
 #define SESSIONS   4
 #define PRODUCERS  3
 #define READERS    2
@@ -44,22 +47,8 @@ static bool single_mode;
 /* Set by main after the phase's time is up; read by workers to stop. */
 static atomic_bool stop;
 static atomic_bool purging;
-static atomic_ulong checks_passed, checks_failed, ops_done;
+static atomic_ulong ops_done;
 static atomic_ulong appended[SESSIONS];
-
-#define CHECK(cond, ...) do {                                          \
-	if (cond) {                                                    \
-		atomic_fetch_add_explicit(&checks_passed, 1,           \
-		    memory_order_relaxed); /* a counter; read after join */ \
-	} else {                                                       \
-		atomic_fetch_add_explicit(&checks_failed, 1,           \
-		    memory_order_relaxed); /* a counter; read after join */ \
-		fprintf(stderr, "stress: check failed at %s:%d: ",     \
-		    __FILE__, __LINE__);                               \
-		fprintf(stderr, __VA_ARGS__);                          \
-		fputc('\n', stderr);                                   \
-	}                                                              \
-} while (0)
 
 struct payload {
 	uint32_t session;
@@ -71,26 +60,13 @@ struct payload {
 static uint64_t
 checksum(const struct payload *p)
 {
-	uint64_t x = ((uint64_t)p->session << 32 | p->writer) ^
-	    (p->id * UINT64_C(0x9e3779b97f4a7c15));
-
-	x ^= x >> 29;
-	return x * UINT64_C(0xbf58476d1ce4e5b9);
+	return stress_checksum(p->session, p->writer, p->id);
 }
 
 static void
 session_name(unsigned i, char *buf, size_t n)
 {
 	snprintf(buf, n, "stress-session-%u", i);
-}
-
-static uint64_t
-xorshift(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
 }
 
 /* ---- producers ------------------------------------------------------- */

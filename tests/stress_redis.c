@@ -29,6 +29,9 @@
 
 #include <evstore/redis.h>
 
+#define STRESS_NAME "stress_redis"
+#include "stress_common.h"
+
 #include "redis_harness.h"
 
 #define SESSIONS  3
@@ -42,23 +45,8 @@ static double duration_s = 1.0;
 /* Set by main when the phase's time is up; workers poll it to stop. */
 static atomic_bool stop;
 static atomic_bool purging;
-static atomic_ulong checks_passed, checks_failed, ops_done, backend_errors;
+static atomic_ulong ops_done, backend_errors;
 static atomic_ulong appended[SESSIONS];
-
-#define CHECK(cond, ...) do {                                          \
-	if (cond) {                                                    \
-		/* Relaxed: counters, read after the threads are joined. */ \
-		atomic_fetch_add_explicit(&checks_passed, 1,           \
-		    memory_order_relaxed);                             \
-	} else {                                                       \
-		atomic_fetch_add_explicit(&checks_failed, 1,           \
-		    memory_order_relaxed);                             \
-		fprintf(stderr, "stress_redis: check failed at %s:%d: ", \
-		    __FILE__, __LINE__);                               \
-		fprintf(stderr, __VA_ARGS__);                          \
-		fputc('\n', stderr);                                   \
-	}                                                              \
-} while (0)
 
 struct payload {
 	uint32_t session;
@@ -70,11 +58,7 @@ struct payload {
 static uint64_t
 checksum(const struct payload *p)
 {
-	uint64_t x = ((uint64_t)p->session << 32 | p->writer) ^
-	    (p->seq * UINT64_C(0x9e3779b97f4a7c15));
-
-	x ^= x >> 29;
-	return x * UINT64_C(0xbf58476d1ce4e5b9);
+	return stress_checksum(p->session, p->writer, p->seq);
 }
 
 static const char *
