@@ -30,10 +30,39 @@ cmake --build "$build" --target evs-bench -j"$(nproc)" >"$blog" 2>&1 \
 
 # The SSE load tool, when the tree has it (the suite says so when it does not).
 targets=$(cmake --build "$build" --target help 2>/dev/null || true)
+redis_built=0
+if [[ "$targets" == *evs-bench-redis* ]]; then
+  if cmake --build "$build" --target evs-bench-redis -j"$(nproc)" >>"$blog" 2>&1; then
+    redis_built=1
+  else
+    echo "bench.sh: evs-bench-redis did not build (see $blog); the Redis rows are skipped" >&2
+  fi
+fi
 if [[ "$targets" == *evs-sse-load* ]]; then
   cmake --build "$build" --target evs-sse-server evs-sse-load -j"$(nproc)" \
     >>"$blog" 2>&1 \
     || echo "bench.sh: evs-sse-load did not build (see $blog); the suite skips it" >&2
 fi
 
-exec "$build/bench/evs-bench" "$@"
+# The Redis rows (issue 6) come from evs-bench-redis, which starts its own
+# redis-server; they follow the main suite unless only some scenarios, the
+# list or the help were asked for.
+whole=1
+quick=()
+for a in "$@"; do
+  case "$a" in
+    --only|--list|--help) whole=0 ;;
+    --quick) quick=(--quick) ;;
+  esac
+done
+"$build/bench/evs-bench" "$@"
+[ "$whole" = 1 ] || exit 0
+echo
+echo "== redis: the Redis store, and the caching composer over it (evs-bench-redis)"
+if [ "$redis_built" = 1 ]; then
+  dest=/dev/null
+  [ -d bench-results/latest ] && dest=bench-results/latest/redis.txt
+  "$build/bench/evs-bench-redis" "${quick[@]}" | tee "$dest"
+else
+  echo "redis: skipped: evs-bench-redis is not built (hiredis missing: scripts/setup.sh installs it)"
+fi
