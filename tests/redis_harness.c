@@ -25,8 +25,8 @@
 static struct redis_server *running[MAX_SERVERS];
 static bool hooked;
 
-static int64_t
-now_ms(void)
+int64_t
+redis_harness_now_ms(void)
 {
 	struct timespec ts;
 
@@ -34,8 +34,8 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-nap_ms(long ms)
+void
+redis_harness_nap_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -82,7 +82,7 @@ redis_harness_require(const char *who)
 static void
 reap(pid_t pid)
 {
-	int64_t deadline = now_ms() + REAP_MS;
+	int64_t deadline = redis_harness_now_ms() + REAP_MS;
 	int status;
 
 	for (;;) {
@@ -90,12 +90,12 @@ reap(pid_t pid)
 
 		if (r == pid || (r < 0 && errno != EINTR))
 			return;
-		if (now_ms() > deadline) {
+		if (redis_harness_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			(void)waitpid(pid, &status, 0);
 			return;
 		}
-		nap_ms(5);
+		redis_harness_nap_ms(5);
 	}
 }
 
@@ -212,7 +212,7 @@ spawn(struct redis_server *srv)
 static int
 launch(struct redis_server *srv)
 {
-	int64_t deadline = now_ms() + READY_MS;
+	int64_t deadline = redis_harness_now_ms() + READY_MS;
 	int status;
 
 	srv->pid = spawn(srv);
@@ -220,14 +220,14 @@ launch(struct redis_server *srv)
 		srv->pid = 0;
 		return -1;
 	}
-	while (now_ms() < deadline) {
+	while (redis_harness_now_ms() < deadline) {
 		if (waitpid(srv->pid, &status, WNOHANG) == srv->pid) {
 			srv->pid = 0;   /* died: port taken, bad binary, ... */
 			return -1;
 		}
 		if (answers_ping(srv))
 			return 0;
-		nap_ms(10);
+		redis_harness_nap_ms(10);
 	}
 	kill(srv->pid, SIGKILL);
 	reap(srv->pid);
@@ -290,7 +290,7 @@ redis_server_restart(struct redis_server *srv)
 	for (int attempt = 0; attempt < START_TRIES; attempt++) {
 		if (launch(srv) == 0)
 			return 0;
-		nap_ms(100);
+		redis_harness_nap_ms(100);
 	}
 	fprintf(stderr, "redis harness: could not restart %s\n", srv->node);
 	return -1;

@@ -10,6 +10,7 @@
 #define EVS_TEST_REDIS_HARNESS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <hiredis/hiredis.h>
@@ -43,5 +44,10 @@ void redis_server_resume(struct redis_server *srv);
 void redis_server_stop(struct redis_server *srv);
 /* A plain hiredis connection for raw commands (caller frees), or NULL. */
 redisContext *redis_server_connect(const struct redis_server *srv);
+
+/* CLOCK_MONOTONIC in milliseconds, and a nap for bounded polling loops
+ * (never as synchronization: callers poll an observable condition). */
+int64_t redis_harness_now_ms(void);
+void    redis_harness_nap_ms(long ms);
 
 #endif

@@ -28,23 +28,6 @@
 static struct redis_server srv_a, srv_b;
 static unsigned long prefix_counter;
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-nap_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static void
 new_prefix(char *buf, size_t n)
 {
@@ -374,14 +357,14 @@ test_server_failures(void **state)
 
 	/* Paused: connections are accepted by the kernel, nothing answers. */
 	redis_server_pause(&f);
-	t0 = mono_ms();
+	t0 = redis_harness_now_ms();
 	rc = evs_store_append(s, "f", 2, "x", 1);
-	elapsed = mono_ms() - t0;
+	elapsed = redis_harness_now_ms() - t0;
 	assert_int_equal(rc, EVS_EBACKEND);
 	assert_true(elapsed < 3000);   /* timeout 300 ms; generous bound */
-	t0 = mono_ms();
+	t0 = redis_harness_now_ms();
 	assert_int_equal(evs_store_info(s, "f", &li), EVS_EBACKEND);
-	assert_true(mono_ms() - t0 < 3000);
+	assert_true(redis_harness_now_ms() - t0 < 3000);
 	assert_true(atomic_load(&log.count) >= 2);
 	assert_int_equal(atomic_load(&log.last_err), EVS_EBACKEND);
 	redis_server_resume(&f);
@@ -389,12 +372,12 @@ test_server_failures(void **state)
 	/* Killed: refused connections. */
 	assert_int_equal(evs_store_info(s, "f", &li), 0);
 	redis_server_kill(&f);
-	t0 = mono_ms();
+	t0 = redis_harness_now_ms();
 	assert_int_equal(evs_store_append(s, "f", 3, "x", 1), EVS_EBACKEND);
 	assert_int_equal(evs_store_append_next(s, "f", "x", 1, NULL),
 	    EVS_EBACKEND);
 	assert_int_equal(evs_store_purge_session(s, "f"), EVS_EBACKEND);
-	assert_true(mono_ms() - t0 < 3000);
+	assert_true(redis_harness_now_ms() - t0 < 3000);
 
 	/* Back on the same port: the very next call works. */
 	assert_int_equal(redis_server_restart(&f), 0);
@@ -493,15 +476,15 @@ test_ttl_expiry(void **state)
 	}
 	assert_int_equal(evs_store_append(s, "t", 2, "x", 1), 0);
 	/* Poll the observable condition, bounded in time. */
-	deadline = mono_ms() + 10000;
-	while (mono_ms() < deadline) {
+	deadline = redis_harness_now_ms() + 10000;
+	while (redis_harness_now_ms() < deadline) {
 		assert_int_equal(evs_store_info(s, "t", &li), 0);
 		if (li.epoch == 0) {
 			gone = true;
 			break;
 		}
 		assert_int_equal(li.retained, 2);
-		nap_ms(20);
+		redis_harness_nap_ms(20);
 	}
 	assert_true(gone);
 	evs_store_destroy(s);
